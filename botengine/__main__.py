@@ -1,0 +1,3 @@
+from botengine.cli import main
+
+raise SystemExit(main())

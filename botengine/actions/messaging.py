@@ -1,0 +1,108 @@
+"""Actions that write to WhatsApp through Wawp: reply, send, react."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from botengine.actions.base import ActionContext, ActionKind, Params
+from botengine.errors import PermanentError
+from botengine.types import JSONDict
+from botengine.wawp import MAX_TEXT, WawpClient
+
+
+def _wawp(ctx: ActionContext) -> WawpClient:
+    if ctx.services.wawp is None:
+        raise PermanentError("no Wawp client is configured (set BOTENGINE_WAWP_TOKEN)")
+    return ctx.services.wawp
+
+
+def _check_length(text: str) -> None:
+    if len(text) > MAX_TEXT:
+        raise PermanentError(
+            f"the message is {len(text)} characters; WhatsApp accepts at most "
+            f"{MAX_TEXT} — shorten the template"
+        )
+
+
+class ReplyParams(Params):
+    text: str = Field(min_length=1, description="the message (a template)")
+    quote: bool = Field(False, description="quote the message that triggered the rule")
+
+
+async def run_reply(params: ReplyParams, ctx: ActionContext) -> JSONDict:
+    _check_length(params.text)
+    event = ctx.event
+    if not event.chat.id:
+        raise PermanentError(f"event type {event.type!r} has no chat to reply to")
+    reply_to = event.message_id if params.quote else None
+    return await _wawp(ctx).send_text(event.session, event.chat.id, params.text, reply_to=reply_to)
+
+
+def preview_reply(params: ReplyParams, ctx: ActionContext) -> JSONDict:
+    return {"to": ctx.event.chat.id, "text": params.text, "quote": params.quote}
+
+
+REPLY = ActionKind(
+    name="reply",
+    params=ReplyParams,
+    run=run_reply,
+    preview=preview_reply,
+    summary="Send a text to the chat the event came from, optionally quoting the message.",
+    example="reply: \"Hello {{ sender.name or 'there' }}! How can I help?\"",
+    shorthand="text",
+    sends=True,
+)
+
+
+class SendParams(Params):
+    to: str = Field(min_length=1, description="full JID of the chat to write to (a template)")
+    text: str = Field(min_length=1, description="the message (a template)")
+
+
+async def run_send(params: SendParams, ctx: ActionContext) -> JSONDict:
+    _check_length(params.text)
+    if "@" not in params.to:
+        raise PermanentError(f"'{params.to}' is not a full JID (like 447441429009@c.us or …@g.us)")
+    return await _wawp(ctx).send_text(ctx.event.session, params.to, params.text)
+
+
+def preview_send(params: SendParams, ctx: ActionContext) -> JSONDict:
+    return {"to": params.to, "text": params.text}
+
+
+SEND = ActionKind(
+    name="send",
+    params=SendParams,
+    run=run_send,
+    preview=preview_send,
+    summary="Send a text to any chat: alert an admin, notify a team group.",
+    example='send: {to: "120363025912345678@g.us", text: "New order from {{ sender.name }}"}',
+    sends=True,
+)
+
+
+class ReactParams(Params):
+    emoji: str = Field(min_length=1, description="the emoji to react with (a template)")
+
+
+async def run_react(params: ReactParams, ctx: ActionContext) -> JSONDict:
+    event = ctx.event
+    if not event.message_id:
+        raise PermanentError(f"event type {event.type!r} has no message to react to")
+    return await _wawp(ctx).react(event.session, event.chat.id, event.message_id, params.emoji)
+
+
+def preview_react(params: ReactParams, ctx: ActionContext) -> JSONDict:
+    return {"message": ctx.event.message_id, "emoji": params.emoji}
+
+
+REACT = ActionKind(
+    name="react",
+    params=ReactParams,
+    run=run_react,
+    preview=preview_react,
+    summary="React with an emoji to the message that triggered the rule.",
+    example='react: "👍"',
+    shorthand="emoji",
+    sends=True,
+)

@@ -1,0 +1,264 @@
+"""Every setting: its flag, its `BOTENGINE_*` variable, its default, in one table.
+
+The CLI builds its `serve` flags from `OPTIONS`, the README's configuration reference is checked
+against it (tests/test_docs.py), and `Settings.load` applies the order: flag, then environment
+variable, then default. Secrets are only ever read from the environment, never from flags (they
+would show in `ps`) or from rules files.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+from botengine.durations import parse_duration
+from botengine.errors import ConfigError
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(text: str) -> tuple[Network, ...]:
+    nets = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            nets.append(ipaddress.ip_network(part, strict=False))
+        except ValueError as exc:
+            raise ValueError(f"{part!r} is not an IP address or CIDR range") from exc
+    return tuple(nets)
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(filter(None, (p.strip() for p in text.split(","))))
+
+
+def _size(text: str) -> int:
+    text = text.strip().lower()
+    for suffix, factor in (("kib", 1024), ("mib", 1 << 20), ("kb", 1000), ("mb", 1_000_000), ("b", 1)):
+        if text.endswith(suffix):
+            return int(float(text[: -len(suffix)]) * factor)
+    return int(text)
+
+
+def _bool(text: str) -> bool:
+    if text.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.strip().lower() in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"{text!r} is not a yes/no value (use true or false)")
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise ValueError(f"{text!r} is not one of {', '.join(choices)}")
+        return text
+
+    return parse
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: `flag` is None for secrets, which come from the environment only."""
+
+    name: str
+    env: str
+    parse: Callable[[str], Any]
+    default: str
+    help: str
+    flag: str | None = None
+    is_switch: bool = False
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "host",
+        "BOTENGINE_HOST",
+        str,
+        "0.0.0.0",  # noqa: S104 - the default; loopback is forced while no secret is set
+        "address to listen on (loopback only while no secret is set)",
+        "--host",
+    ),
+    Option("port", "BOTENGINE_PORT", int, "8080", "port to listen on", "--port"),
+    Option(
+        "rules_dir",
+        "BOTENGINE_RULES",
+        Path,
+        "rules",
+        "directory of rules files (*.yaml) and list files",
+        "--rules",
+    ),
+    Option(
+        "data_dir",
+        "BOTENGINE_DATA_DIR",
+        Path,
+        ".botengine-data",
+        "directory of the embedded store",
+        "--data-dir",
+    ),
+    Option(
+        "dry_run",
+        "BOTENGINE_DRY_RUN",
+        _bool,
+        "false",
+        "log every action instead of performing it",
+        "--dry-run",
+        is_switch=True,
+    ),
+    Option(
+        "webhook_path",
+        "BOTENGINE_WEBHOOK_PATH",
+        str,
+        "/webhook/whatsapp",
+        "URL path Wawp posts events to",
+        "--webhook-path",
+    ),
+    Option(
+        "secrets",
+        "BOTENGINE_SECRET",
+        _words,
+        "",
+        "webhook secret(s), comma-separated; accepted as ?secret= or X-Webhook-Secret",
+    ),
+    Option(
+        "hmac_keys",
+        "BOTENGINE_HMAC_KEY",
+        _words,
+        "",
+        "key(s) for the X-Webhook-Hmac signature (HMAC-SHA512 of the body), comma-separated",
+    ),
+    Option(
+        "admin_token",
+        "BOTENGINE_ADMIN_TOKEN",
+        str,
+        "",
+        "bearer token for /-/reload, /metrics and the dashboard",
+    ),
+    Option(
+        "allow_ips",
+        "BOTENGINE_ALLOW_IPS",
+        _networks,
+        "",
+        "if set, only these addresses/CIDRs may post events",
+        "--allow-ips",
+    ),
+    Option(
+        "trusted_proxies",
+        "BOTENGINE_TRUSTED_PROXIES",
+        _networks,
+        "",
+        "proxies whose X-Forwarded-For is believed",
+        "--trusted-proxies",
+    ),
+    Option("max_body", "BOTENGINE_MAX_BODY", _size, "1MiB", "largest accepted request body", "--max-body"),
+    Option(
+        "dedupe_window",
+        "BOTENGINE_DEDUPE_WINDOW",
+        parse_duration,
+        "7d",
+        "how long an event id is remembered",
+        "--dedupe-window",
+    ),
+    Option(
+        "max_queue",
+        "BOTENGINE_MAX_QUEUE",
+        int,
+        "100000",
+        "queue depth past which the receiver answers 503",
+        "--max-queue",
+    ),
+    Option(
+        "sync",
+        "BOTENGINE_SYNC",
+        _choice("full", "normal"),
+        "full",
+        "full: survive power loss; normal: survive a crash of the process",
+        "--sync",
+    ),
+    Option(
+        "concurrency",
+        "BOTENGINE_CONCURRENCY",
+        int,
+        "64",
+        "events processed at once (one chat is always one at a time)",
+        "--concurrency",
+    ),
+    Option(
+        "shutdown_grace",
+        "BOTENGINE_SHUTDOWN_GRACE",
+        parse_duration,
+        "10s",
+        "on SIGTERM, how long in-flight events may finish",
+        "--shutdown-grace",
+    ),
+    Option(
+        "log_json",
+        "BOTENGINE_LOG_JSON",
+        _bool,
+        "false",
+        "log JSON lines instead of text",
+        "--log-json",
+        is_switch=True,
+    ),
+    Option(
+        "log_level",
+        "BOTENGINE_LOG_LEVEL",
+        _choice("debug", "info", "warning", "error"),
+        "info",
+        "log level",
+        "--log-level",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "0.0.0.0"  # noqa: S104
+    port: int = 8080
+    rules_dir: Path = Path("rules")
+    data_dir: Path = Path(".botengine-data")
+    dry_run: bool = False
+    webhook_path: str = "/webhook/whatsapp"
+    secrets: tuple[str, ...] = ()
+    hmac_keys: tuple[str, ...] = ()
+    admin_token: str = ""
+    allow_ips: tuple[Network, ...] = ()
+    trusted_proxies: tuple[Network, ...] = ()
+    max_body: int = 1 << 20
+    dedupe_window: float = 7 * 86400.0
+    max_queue: int = 100_000
+    sync: Literal["full", "normal"] = "full"
+    concurrency: int = 64
+    shutdown_grace: float = 10.0
+    log_json: bool = False
+    log_level: str = "info"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings from flags (already parsed, None when not given), then environment, then defaults."""
+        flags = flags or {}
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for option in OPTIONS:
+            given = flags.get(option.name)
+            if given is not None and given is not False:
+                raw, source = given, option.flag
+            elif option.env in env:
+                raw, source = env[option.env], option.env
+            else:
+                raw, source = option.default, None
+            try:
+                values[option.name] = option.parse(raw) if isinstance(raw, str) else raw
+            except (ValueError, TypeError) as exc:
+                raise ConfigError(f"{source or option.name}: {exc}") from exc
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    @property
+    def is_open(self) -> bool:
+        """True when anyone who can reach the port could post events."""
+        return not self.secrets and not self.hmac_keys

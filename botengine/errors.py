@@ -1,0 +1,66 @@
+"""Every exception botengine raises on purpose, in one tree.
+
+    BotengineError
+    ├── ConfigError            bad flag, environment variable or config file
+    ├── StorageError           the store cannot be reached or refused a write
+    │   └── QueueFullError     the queue is past its configured depth (the receiver answers 503)
+    ├── RulesError             a rules set did not load; carries every Problem found
+    ├── TemplateError          a template failed to render at run time
+    ├── ExpressionError        an expression failed to evaluate at run time
+    └── ActionError            an action failed
+        ├── RetryableError     worth trying again later (network, 5xx, 429, upstream error)
+        └── PermanentError     a retry cannot fix it (4xx, refused by a precondition)
+
+Library code raises these; only `cli.py` turns them into exit codes. Errors of the libraries we
+use (httpx, redis, sqlite3, diskcache) are translated at the boundary with `raise … from exc`.
+"""
+
+from __future__ import annotations
+
+
+class BotengineError(Exception):
+    """Base of every error botengine raises on purpose."""
+
+
+class ConfigError(BotengineError):
+    """A configuration value is missing or invalid."""
+
+
+class StorageError(BotengineError):
+    """The store could not do what was asked."""
+
+
+class QueueFullError(StorageError):
+    """The queue holds more events than the configured maximum depth."""
+
+
+class RulesError(BotengineError):
+    """A rules set failed to load; `problems` lists every problem with its location."""
+
+    def __init__(self, problems: list[object]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class TemplateError(BotengineError):
+    """A template could not be rendered."""
+
+
+class ExpressionError(BotengineError):
+    """An expression could not be evaluated."""
+
+
+class ActionError(BotengineError):
+    """An action failed."""
+
+
+class RetryableError(ActionError):
+    """An action failed in a way a later attempt may fix; `retry_after` is the server's hint."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(ActionError):
+    """An action failed in a way no retry can fix."""

@@ -1,0 +1,80 @@
+"""Prometheus metrics: one registry per engine, so several engines can live in one process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+_GAP_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600)
+
+
+class BoundedLabel:
+    """Caps the distinct values of a label taken from untrusted input (event types, sessions).
+
+    Past `limit` distinct values, new ones are reported as "other", so a sender inventing event
+    types cannot grow the metrics without bound.
+    """
+
+    def __init__(self, limit: int = 100) -> None:
+        self.limit = limit
+        self._seen: set[str] = set()
+
+    def __call__(self, value: str) -> str:
+        if value in self._seen:
+            return value
+        if len(self._seen) >= self.limit:
+            return "other"
+        self._seen.add(value)
+        return value
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.event_type = BoundedLabel()
+        self.session = BoundedLabel()
+        self.received = Counter(
+            "botengine_events_received", "Events accepted by the receiver", ["type", "session"], registry=r
+        )
+        self.duplicates = Counter(
+            "botengine_events_duplicate", "Deliveries of an event already seen", ["type"], registry=r
+        )
+        self.rejected = Counter(
+            "botengine_webhook_rejections", "Requests refused by the receiver", ["reason"], registry=r
+        )
+        self._received_children: dict[tuple[str, str], Counter] = {}
+        self.queue_depth = Gauge("botengine_queue_depth", "Events accepted and not yet processed", registry=r)
+        self.processed = Counter(
+            "botengine_events_processed", "Events the worker finished", ["type", "outcome"], registry=r
+        )
+        self.processing_seconds = Histogram(
+            "botengine_event_processing_seconds",
+            "Time from taking an event off the queue to acknowledging it",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.delivery_gap = Histogram(
+            "botengine_delivery_gap_seconds",
+            "Time between an event's own timestamp and its arrival here",
+            buckets=_GAP_BUCKETS,
+            registry=r,
+        )
+
+    def count_received(self, event_type: str, session: str) -> None:
+        """The receiver's hot path: label children are looked up once per (type, session)."""
+        key = (event_type, session)
+        child = self._received_children.get(key)
+        if child is None:
+            child = self._received_children[key] = self.received.labels(
+                self.event_type(event_type), self.session(session)
+            )
+        child.inc()
+
+    def watch_queue(self, depth: Callable[[], int]) -> None:
+        self.queue_depth.set_function(depth)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

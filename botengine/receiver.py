@@ -1,0 +1,198 @@
+"""The webhook route: the thin ingestion layer Wawp posts to.
+
+    address allowed? → secret? → JSON content type? → size → signature? → JSON → envelope
+    → queue not full? → dedupe + enqueue (durable) → 200
+
+Every request gets an answer from this list, and no client input produces a 5xx:
+
+    200 accepted, or a duplicate of an event already accepted (the sender must stop retrying)
+    400 the body is not JSON              401 no or wrong secret / signature
+    403 address not on the allowlist      413 body past the size limit (counted, not trusted)
+    415 not a JSON content type           422 JSON, but not a valid envelope (names the field)
+    503 queue full or storage unavailable, with Retry-After (the sender retries later)
+
+No rule runs here: the worker takes the event from the queue.
+
+This is a plain ASGI endpoint rather than a Starlette request/response function: it is the one
+hot path of the service, and Starlette's Request and Response objects cost more than the
+parsing, the validation and the storage write together (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from urllib.parse import unquote_plus
+
+from starlette.types import Receive, Scope, Send
+
+from botengine.auth import Authenticator
+from botengine.errors import QueueFullError, StorageError
+from botengine.events import chat_id_of, parse_envelope
+from botengine.metrics import Metrics
+from botengine.storage import Incoming, Storage
+
+log = logging.getLogger(__name__)
+
+_ACCEPTED = b'{"status":"accepted"}'
+_DUPLICATE = b'{"status":"duplicate"}'
+_WANTED_HEADERS = frozenset(
+    {
+        b"content-type",
+        b"content-length",
+        b"x-webhook-secret",
+        b"x-webhook-hmac",
+        b"x-webhook-hmac-algorithm",
+        b"x-forwarded-for",
+    }
+)
+
+
+class Rejected(Exception):
+    """A request refused with `status`; `reason` is the metric label and the error code."""
+
+    def __init__(self, status: int, reason: str, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.details = details
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _query_param(query_string: bytes, name: bytes) -> str | None:
+    """One parameter of a query string (cheaper than parsing all of it on the hot path)."""
+    prefix = name + b"="
+    for pair in query_string.split(b"&"):
+        if pair.startswith(prefix):
+            return unquote_plus(pair[len(prefix) :].decode("latin-1"))
+    return None
+
+
+async def _send_json(send: Send, status: int, body: bytes, retry_after: bool = False) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if retry_after:
+        headers.append((b"retry-after", b"5"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class Receiver:
+    """The ASGI endpoint for POSTs to the webhook path."""
+
+    def __init__(self, storage: Storage, auth: Authenticator, metrics: Metrics, *, max_body: int) -> None:
+        self.storage = storage
+        self.auth = auth
+        self.metrics = metrics
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            body = await self._ingest(scope, receive)
+        except Rejected as rejected:
+            await self._answer_rejection(scope, send, rejected)
+            return
+        if body is not None:
+            await _send_json(send, 200, body)
+
+    async def _ingest(self, scope: Scope, receive: Receive) -> bytes | None:
+        """Run every check and store the event; the 200 body, or None if the client left."""
+        headers = {k.decode(): v.decode("latin-1") for k, v in scope["headers"] if k in _WANTED_HEADERS}
+        self._check_caller(scope, headers)
+        if not _is_json(headers.get("content-type", "")):
+            raise Rejected(415, "not_json", "send the event as Content-Type: application/json")
+        body = await self._read_body(receive, headers.get("content-length", ""))
+        if body is None:
+            return None
+        if not self.auth.signature_ok(
+            body, headers.get("x-webhook-hmac"), headers.get("x-webhook-hmac-algorithm")
+        ):
+            raise Rejected(401, "bad_signature", "missing or wrong X-Webhook-Hmac signature")
+
+        parsed = parse_envelope(body)
+        if isinstance(parsed, list):
+            if any(p.malformed_json for p in parsed):
+                raise Rejected(400, "malformed_json", "the body is not valid JSON")
+            problems = [{"field": p.field or "(body)", "problem": p.message} for p in parsed]
+            first = problems[0]
+            raise Rejected(
+                422,
+                "invalid_envelope",
+                f"invalid envelope field '{first['field']}': {first['problem']}",
+                field=first["field"],
+                problems=problems,
+            )
+
+        now = time.time()
+        event = Incoming(
+            session=parsed.session,
+            event_id=parsed.id,
+            event_type=parsed.event,
+            chat=chat_id_of(parsed.event, parsed.payload),
+            body=body,
+            received_at=now,
+        )
+        try:
+            accepted = await self.storage.accept(event)
+        except QueueFullError as exc:
+            raise Rejected(503, "queue_full", "too many events waiting; retry shortly") from exc
+        except StorageError as exc:
+            log.error("storage refused an event: %s", exc, extra={"fields": {"event_id": parsed.id}})
+            raise Rejected(503, "storage_unavailable", "storage unavailable; retry shortly") from exc
+        if not accepted:
+            self.metrics.duplicates.labels(self.metrics.event_type(parsed.event)).inc()
+            return _DUPLICATE
+        self.metrics.count_received(parsed.event, parsed.session)
+        self.metrics.delivery_gap.observe(max(0.0, now - parsed.timestamp / 1000))
+        return _ACCEPTED
+
+    def _check_caller(self, scope: Scope, headers: dict[str, str]) -> None:
+        client = scope.get("client")
+        peer = client[0] if client else None
+        if not self.auth.address_allowed(self.auth.client_address(peer, headers.get("x-forwarded-for"))):
+            raise Rejected(403, "address_not_allowed", "this address may not post events")
+        if self.auth.needs_secret:
+            given = _query_param(scope.get("query_string", b""), b"secret") or headers.get("x-webhook-secret")
+            if not self.auth.secret_ok(given):
+                raise Rejected(401, "bad_secret", "missing or wrong webhook secret")
+
+    async def _read_body(self, receive: Receive, declared: str) -> bytes | None:
+        """The body, counted on the bytes as they stream in; None when the client went away."""
+        too_large = Rejected(
+            413, "too_large", f"the body is larger than {self.max_body} bytes", limit=self.max_body
+        )
+        if declared.isdigit() and int(declared) > self.max_body:
+            raise too_large
+        chunks = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise too_large
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def _answer_rejection(self, scope: Scope, send: Send, rejected: Rejected) -> None:
+        self.metrics.rejected.labels(rejected.reason).inc()
+        client = scope.get("client")
+        log.warning(
+            "webhook rejected",
+            extra={
+                "fields": {
+                    "status": rejected.status,
+                    "reason": rejected.reason,
+                    "peer": client[0] if client else "?",
+                }
+            },
+        )
+        body = json.dumps({"error": rejected.reason, "message": str(rejected), **rejected.details}).encode()
+        await _send_json(send, rejected.status, body, retry_after=rejected.status == 503)

@@ -1,0 +1,7 @@
+"""Where the engine keeps events and state: one interface (`Storage`), several backends."""
+
+from __future__ import annotations
+
+from botengine.storage.base import Delivery, Incoming, Job, Storage
+
+__all__ = ["Delivery", "Incoming", "Job", "Storage"]

@@ -1,0 +1,12 @@
+"""Public helpers for testing botengine and the rules you write for it.
+
+make_event(...)        a valid Wawp event envelope from a few fields
+serve_in_thread(app)   run an ASGI app on a loopback port for the length of a `with`
+"""
+
+from __future__ import annotations
+
+from botengine.testing.events import load_event, make_event
+from botengine.testing.server import serve_in_thread
+
+__all__ = ["load_event", "make_event", "serve_in_thread"]

@@ -1,0 +1,184 @@
+"""The Wawp API client: every endpoint botengine calls lives here, and nowhere else.
+
+Wawp's paths were taken from its public docs and not confirmed against a live account
+(../shared/reference/wawp-api.md), so each is a constant below and the reaction path, the one the
+docs leave open, is configurable. Credentials are per session (one Wawp instance = one WhatsApp
+number = the `session` of incoming events) and never appear in rules files or logs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from botengine.errors import ConfigError, PermanentError, RetryableError
+from botengine.types import JSONDict
+
+DEFAULT_BASE_URL = "https://api.wawp.net"
+MAX_TEXT = 4096  # Wawp refuses longer texts; botengine rejects them with a clear error
+
+SEND_TEXT = "/v2/send/text"
+GROUP_PARTICIPANTS = "/v2/groups/{group}/participants"
+REMOVE_PARTICIPANTS = "/v2/groups/{group}/participants/remove"
+DEFAULT_REACTION_PATH = "/v2/send/reaction"
+
+RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Credentials:
+    instance_id: str
+    access_token: str
+
+
+class CredentialStore:
+    """Credentials by session, from the environment or a JSON file.
+
+    - `BOTENGINE_WAWP_TOKEN`: one access token for every session, the session being the
+      instance id (the common single-number case);
+    - `BOTENGINE_WAWP_TOKEN_<SESSION>`: a token for one session (session upper-cased, non
+      alphanumerics as `_`);
+    - `BOTENGINE_WAWP_CREDENTIALS`: a JSON file `{"<session>": {"instance_id": …,
+      "access_token": …}}` for deployments serving many numbers.
+    """
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self.env = dict(os.environ if env is None else env)
+        self.by_session: dict[str, Credentials] = {}
+        path = self.env.get("BOTENGINE_WAWP_CREDENTIALS")
+        if path:
+            self.by_session = _read_credentials_file(Path(path))
+
+    def configured(self) -> bool:
+        return bool(self.by_session) or any(k.startswith("BOTENGINE_WAWP_TOKEN") for k in self.env)
+
+    def for_session(self, session: str) -> Credentials:
+        if session in self.by_session:
+            return self.by_session[session]
+        own = "BOTENGINE_WAWP_TOKEN_" + "".join(c if c.isalnum() else "_" for c in session).upper()
+        token = self.env.get(own) or self.env.get("BOTENGINE_WAWP_TOKEN")
+        if not token:
+            raise PermanentError(
+                f"no Wawp credentials for session {session!r}: set BOTENGINE_WAWP_TOKEN, {own}, "
+                "or add the session to the BOTENGINE_WAWP_CREDENTIALS file"
+            )
+        return Credentials(instance_id=session, access_token=token)
+
+
+def _read_credentials_file(path: Path) -> dict[str, Credentials]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read Wawp credentials from {path}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected an object of sessions")
+    found: dict[str, Credentials] = {}
+    for session, entry in raw.items():
+        if not isinstance(entry, dict) or not entry.get("access_token"):
+            raise ConfigError(f"{path}: session {session!r} needs an access_token")
+        found[str(session)] = Credentials(
+            instance_id=str(entry.get("instance_id") or session), access_token=str(entry["access_token"])
+        )
+    return found
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("error") or body.get("code") or body)[:300]
+    return str(body)[:300]
+
+
+def _is_upstream_error(response: httpx.Response) -> bool:
+    # Wawp marks a failure on WhatsApp's side as retryable with this code, whatever the status
+    return "wawp_upstream_error" in response.text[:2000]
+
+
+class WawpClient:
+    """An httpx AsyncClient with pooling and timeouts, speaking Wawp's v2 API."""
+
+    def __init__(
+        self,
+        credentials: CredentialStore,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = 15.0,
+        reaction_path: str = DEFAULT_REACTION_PATH,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.base_url = base_url.rstrip("/")
+        self.reaction_path = reaction_path
+        self.http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout, connect=5.0),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            transport=transport,
+        )
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def _call(self, method: str, path: str, session: str, body: JSONDict | None = None) -> JSONDict:
+        creds = self.credentials.for_session(session)
+        params = {"instance_id": creds.instance_id, "access_token": creds.access_token}
+        try:
+            response = await self.http.request(method, path, params=params, json=body)
+        except httpx.TimeoutException as exc:
+            raise RetryableError(f"Wawp did not answer {method} {path} in time") from exc
+        except httpx.TransportError as exc:
+            raise RetryableError(f"cannot reach Wawp ({type(exc).__name__}: {exc})") from exc
+        if response.status_code in RETRYABLE_STATUS or _is_upstream_error(response):
+            raise RetryableError(
+                f"Wawp answered {response.status_code} to {method} {path}: {_error_text(response)}",
+                retry_after=_retry_after(response),
+            )
+        if response.status_code >= 400:
+            raise PermanentError(
+                f"Wawp refused {method} {path} with {response.status_code}: {_error_text(response)}"
+            )
+        try:
+            data: Any = response.json()
+        except ValueError:
+            data = {"text": response.text[:1000]}
+        return data if isinstance(data, dict) else {"data": data}
+
+    async def send_text(
+        self, session: str, chat_id: str, text: str, *, reply_to: str | None = None
+    ) -> JSONDict:
+        if len(text) > MAX_TEXT:
+            raise PermanentError(f"the message is {len(text)} characters; Wawp accepts at most {MAX_TEXT}")
+        body: JSONDict = {"chatId": chat_id, "message": text}
+        if reply_to:
+            body["reply_to"] = reply_to
+        return await self._call("POST", SEND_TEXT, session, body)
+
+    async def react(self, session: str, chat_id: str, message_id: str, emoji: str) -> JSONDict:
+        body: JSONDict = {"chatId": chat_id, "messageId": message_id, "reaction": emoji}
+        return await self._call("PUT", self.reaction_path, session, body)
+
+    async def remove_participants(self, session: str, group_id: str, participants: list[str]) -> JSONDict:
+        body: JSONDict = {"participants": [{"id": p} for p in participants]}
+        return await self._call("POST", REMOVE_PARTICIPANTS.format(group=group_id), session, body)
+
+    async def list_participants(self, session: str, group_id: str) -> JSONDict:
+        return await self._call("GET", GROUP_PARTICIPANTS.format(group=group_id), session)

@@ -1,0 +1,205 @@
+"""The worker: takes events off the queue, keeps each chat in order, hands them to the processor.
+
+Events of one chat (one session's conversation) are processed one at a time, in arrival order;
+different chats proceed concurrently, up to `concurrency` events at once. An event is
+acknowledged only after the processor returns, so one that was in flight when the process died
+is processed again after a restart (the action ledger keeps its effects single).
+
+A processor that raises does not stop the worker: the event goes to the dead-letter queue with
+the error, to be replayed once the cause is fixed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import traceback
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from botengine.errors import StorageError
+from botengine.metrics import Metrics
+from botengine.storage import Delivery, Incoming, Storage
+
+log = logging.getLogger(__name__)
+
+_YIELD_EVERY = 0.0005  # seconds a runner may keep the event loop to itself
+
+Processor = Callable[[Incoming], Awaitable[object]]
+"""Processes one event; what it returns is logged as the event's outcome."""
+
+
+async def log_processor(event: Incoming) -> str:
+    """The processing hook before any rules: one structured line per event."""
+    return "logged"
+
+
+class Worker:
+    """A fixed set of runners sharing per-chat lanes.
+
+    A lane is a chat's queue of taken events. A lane waiting for a runner is in `_ready`; a
+    runner takes one event from it, and puts the lane back at the end of `_ready` if it has more
+    (chats take turns), so no lane is ever worked on by two runners at once.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        processor: Processor,
+        metrics: Metrics,
+        *,
+        concurrency: int = 64,
+        poll: float = 0.5,
+    ) -> None:
+        self.storage = storage
+        self.processor = processor
+        self.metrics = metrics
+        self.concurrency = max(1, concurrency)
+        self.prefetch = max(256, 4 * self.concurrency)  # taken, not yet acknowledged
+        self.poll = poll
+        self._lanes: dict[tuple[str, str], deque[Delivery]] = {}
+        self._ready: deque[tuple[str, str]] = deque()
+        self._work_arrived = asyncio.Event()
+        self._slot_freed = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._taken = 0
+        self._busy = 0
+        self._last_yield = 0.0
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._take_loop(), name="botengine-take")]
+        self._tasks += [
+            asyncio.create_task(self._runner(), name=f"botengine-runner-{i}") for i in range(self.concurrency)
+        ]
+
+    @property
+    def in_flight(self) -> int:
+        """Events taken off the queue and not yet acknowledged."""
+        return self._taken
+
+    async def _take_loop(self) -> None:
+        while not self._stopping:
+            free = self.prefetch - self._taken
+            if free <= 0:
+                self._slot_freed.clear()
+                await self._slot_freed.wait()
+                continue
+            try:
+                deliveries = await self.storage.take(free, self.poll)
+            except StorageError as exc:
+                log.error("cannot take events from the queue: %s", exc)
+                await asyncio.sleep(1.0)
+                continue
+            for delivery in deliveries:
+                self._dispatch(delivery)
+
+    def _dispatch(self, delivery: Delivery) -> None:
+        event = delivery.event
+        # events without a chat need no ordering: give each its own lane
+        lane_key = (event.session, event.chat or "\x00" + event.event_id)
+        self._taken += 1
+        lane = self._lanes.get(lane_key)
+        if lane is not None:
+            lane.append(delivery)  # its runner (or its place in _ready) will get to it
+            return
+        self._lanes[lane_key] = deque([delivery])
+        self._ready.append(lane_key)
+        self._work_arrived.set()
+
+    async def _runner(self) -> None:
+        while True:
+            while not self._ready:
+                self._work_arrived.clear()
+                await self._work_arrived.wait()
+            lane_key = self._ready.popleft()
+            lane = self._lanes[lane_key]
+            self._busy += 1
+            self._idle.clear()
+            try:
+                await self._process(lane[0])
+            finally:
+                self._busy -= 1
+                if not self._busy:
+                    self._idle.set()
+            lane.popleft()
+            self._taken -= 1
+            self._slot_freed.set()
+            if lane:
+                self._ready.append(lane_key)
+            else:
+                del self._lanes[lane_key]
+            # A processor that never waits would run lane after lane without giving the
+            # receiver a turn; yield now and then so requests keep their latency.
+            now = time.perf_counter()
+            if now - self._last_yield > _YIELD_EVERY:
+                self._last_yield = now
+                await asyncio.sleep(0)
+
+    async def _process(self, delivery: Delivery) -> None:
+        event = delivery.event
+        started = time.perf_counter()
+        try:
+            outcome = await self.processor(event)
+        except asyncio.CancelledError:
+            raise  # shutting down: the event stays queued and runs again after restart
+        except Exception as exc:
+            outcome = "error"
+            log.exception("processing failed", extra={"fields": {"event_id": event.event_id}})
+            await self._dead_letter(event, exc)
+        elapsed = time.perf_counter() - started
+        self.metrics.processing_seconds.observe(elapsed)
+        self.metrics.processed.labels(self.metrics.event_type(event.event_type), str(outcome)).inc()
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "event processed",
+                extra={
+                    "fields": {
+                        "event_id": event.event_id,
+                        "type": event.event_type,
+                        "session": event.session,
+                        "chat": event.chat,
+                        "outcome": outcome,
+                        "ms": round(elapsed * 1000, 2),
+                    }
+                },
+            )
+        try:
+            await self.storage.ack([delivery])
+        except StorageError as exc:
+            log.error("cannot acknowledge %s (it will run again): %s", event.event_id, exc)
+
+    async def _dead_letter(self, event: Incoming, exc: Exception) -> None:
+        entry = {
+            "kind": "event",
+            "session": event.session,
+            "event_id": event.event_id,
+            "event_type": event.event_type,
+            "chat": event.chat,
+            "event": event.body.decode("utf-8", "replace"),
+            "errors": [{"at": time.time(), "error": f"{type(exc).__name__}: {exc}"}],
+            "traceback": traceback.format_exc(limit=8),
+        }
+        try:
+            await self.storage.dlq_add(entry)
+        except StorageError:
+            log.exception("cannot write the dead letter for %s", event.event_id)
+
+    async def stop(self, grace: float) -> None:
+        """Stop taking events; give in-flight ones `grace` seconds, then leave the rest queued."""
+        self._stopping = True
+        take_loop, runners = self._tasks[0], self._tasks[1:]
+        take_loop.cancel()
+        self._ready.clear()  # lanes not started stay queued in storage
+        if self._busy:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(grace):
+                    await self._idle.wait()
+        if self._busy:
+            log.warning("%d events still running at shutdown; they stay queued", self._busy)
+        for task in runners:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

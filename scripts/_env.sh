@@ -1,0 +1,17 @@
+# Sourced by scripts/run and scripts/test: make sure .venv exists and holds this checkout's
+# dependencies. Reinstalls only when pyproject.toml changed, so the second run starts at once.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+py="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$py" -m venv .venv
+fi
+stamp=".venv/.botengine-installed"
+want="$(sha256sum pyproject.toml | cut -d' ' -f1)-${BOTENGINE_EXTRAS:-dev}"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e ".[${BOTENGINE_EXTRAS:-dev}]"
+  echo "$want" > "$stamp"
+fi
+export PATH="$root/.venv/bin:$PATH"

@@ -1,0 +1,94 @@
+"""The worker: per-chat order, chats in parallel, failures to the dead-letter queue."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+from botengine.metrics import Metrics
+from botengine.storage import Incoming, Storage
+from botengine.worker import Worker
+
+
+def incoming(i: int, chat: str) -> Incoming:
+    return Incoming("default", f"evt_{i:05d}", "message", chat, b"{}", time.time())
+
+
+async def test_per_chat_order_kept_while_chats_run_concurrently(storage: Storage) -> None:
+    seen: dict[str, list[int]] = {}
+    running: set[str] = set()
+    overlaps: list[str] = []
+    max_parallel = 0
+
+    async def processor(event: Incoming) -> str:
+        nonlocal max_parallel
+        if event.chat in running:
+            overlaps.append(event.chat)
+        running.add(event.chat)
+        max_parallel = max(max_parallel, len(running))
+        await asyncio.sleep(random.random() / 500)
+        seen.setdefault(event.chat, []).append(int(event.event_id[4:]))
+        running.discard(event.chat)
+        return "ok"
+
+    chats = [f"{n}@c.us" for n in range(10)]
+    for i in range(300):
+        await storage.accept(incoming(i, chats[i % 10]))
+    worker = Worker(storage, processor, Metrics(), concurrency=8)
+    worker.start()
+    deadline = time.monotonic() + 20
+    while sum(len(v) for v in seen.values()) < 300 and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    await worker.stop(1.0)
+    assert sum(len(v) for v in seen.values()) == 300
+    assert all(order == sorted(order) for order in seen.values())
+    assert overlaps == []  # one chat never ran two events at once
+    assert max_parallel > 1  # but different chats did
+
+
+async def test_failing_event_goes_to_the_dead_letter_queue_and_the_rest_continue(storage: Storage) -> None:
+    done: list[str] = []
+
+    async def processor(event: Incoming) -> str:
+        if event.event_id == "evt_00001":
+            raise ValueError("rule blew up")
+        done.append(event.event_id)
+        return "ok"
+
+    for i in range(3):
+        await storage.accept(incoming(i, "1@c.us"))
+    worker = Worker(storage, processor, Metrics(), concurrency=2)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while len(done) < 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    await worker.stop(1.0)
+    assert done == ["evt_00000", "evt_00002"]
+    letters = await storage.dlq_list()
+    assert len(letters) == 1
+    entry = letters[0][1]
+    assert entry["event_id"] == "evt_00001" and "rule blew up" in entry["errors"][0]["error"]
+
+
+async def test_stop_leaves_unfinished_events_queued(storage_factory) -> None:  # type: ignore[no-untyped-def]
+    store = storage_factory()
+    started = asyncio.Event()
+
+    async def slow(event: Incoming) -> str:
+        started.set()
+        await asyncio.sleep(3600)
+        return "never"
+
+    await store.accept(incoming(1, "1@c.us"))
+    worker = Worker(store, slow, Metrics(), concurrency=1)
+    worker.start()
+    await asyncio.wait_for(started.wait(), 5)
+    await worker.stop(0.1)
+    if storage_factory.backend == "disk":
+        await store.close()
+        reopened = storage_factory()
+        again = await reopened.take(5, 0.5)
+        assert [d.event.event_id for d in again] == ["evt_00001"]
+    else:
+        assert store.queue_depth() == 1
