@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from botengine.events import EventView
+from botengine.retry import RetryPolicy
 from botengine.storage import Storage
 from botengine.types import JSONDict
 
@@ -57,6 +58,25 @@ class ActionContext:
     def idempotency_key(self) -> str:
         """Stable across redeliveries and replays of the same event (sent to webhooks)."""
         return f"{self.event.session}:{self.event.id}:{self.rule}:{self.index}"
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One entry of a rule's `do:` list, as loaded from the rules file (not yet rendered).
+
+    `params` is the mapping as written, shorthand expanded; its strings may hold templates.
+    `index` is the position in the rule ("0", "1", and "2.0" for the first action inside a
+    `later`), which with the event and rule names the action in the idempotency ledger.
+    """
+
+    kind: str
+    params: Any
+    index: str
+    retry: RetryPolicy | None = None  # None: the rule's policy, else the engine's default
+    timeout: float | None = None  # None: the kind's default
+    result_as: str | None = None  # `as:` name under which later actions see the result
+    location: str = ""  # "rules/shop.yaml:12", for messages
+    nested: tuple[ActionSpec, ...] = ()  # the actions inside a `later`
 
 
 Run = Callable[[Any, ActionContext], Awaitable[JSONDict]]
