@@ -79,6 +79,16 @@ class ActionSpec:
     nested: tuple[ActionSpec, ...] = ()  # the actions inside a `later`
 
 
+@dataclass(frozen=True)
+class RuleRun:
+    """What the executor needs from a rule that matched an event."""
+
+    rule: str
+    actions: tuple[ActionSpec, ...]
+    variables: Mapping[str, Any]  # the template variables: event fields, regex groups, now
+    retry: RetryPolicy | None = None  # the rule's policy for its actions
+
+
 Run = Callable[[Any, ActionContext], Awaitable[JSONDict]]
 Preview = Callable[[Any, ActionContext], JSONDict]
 
