@@ -262,3 +262,17 @@ class Settings:
     def is_open(self) -> bool:
         """True when anyone who can reach the port could post events."""
         return not self.secrets and not self.hmac_keys
+
+
+def reference_table() -> str:
+    """The configuration reference as a Markdown table (the README embeds it; a test compares)."""
+    lines = ["| flag | environment variable | default | meaning |", "|---|---|---|---|"]
+    for option in OPTIONS:
+        flag = f"`{option.flag}`" if option.flag else "(environment only)"
+        default = f"`{option.default}`" if option.default else ""
+        lines.append(f"| {flag} | `{option.env}` | {default} | {option.help} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(reference_table())

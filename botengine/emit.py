@@ -37,7 +37,9 @@ EXPLAIN = {
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     emit = sub.add_parser("emit", help="post a test event to a running engine")
-    emit.add_argument("--url", help="webhook URL (default: http://127.0.0.1:$BOTENGINE_PORT/webhook/whatsapp)")
+    emit.add_argument(
+        "--url", help="webhook URL (default: http://127.0.0.1:$BOTENGINE_PORT/webhook/whatsapp)"
+    )
     emit.add_argument("--file", help="post this event file (given a fresh id unless --keep-id)")
     emit.add_argument("--keep-id", action="store_true", help="keep the file's event id (test dedupe)")
     emit.add_argument("--event", default="message", help="event type (default message)")
