@@ -25,10 +25,8 @@ from botengine.rules.loader import load
 from botengine.rules.model import schema_model
 from botengine.storage.memory import MemoryStorage
 
-SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
-
-def add_commands(sub: SubParsers) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = sub.add_parser("check", help="validate rules files; each problem as path:line:col")
     check.add_argument(
         "paths", nargs="*", default=["rules"], help="rules directories or files (default: rules)"

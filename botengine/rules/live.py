@@ -112,6 +112,11 @@ class LiveRules:
         if self._task is None:
             self._stop.clear()
             self._task = asyncio.create_task(self._watch(), name="rules-watch")
+            # Let the task run up to its first wait: the watcher is registered by then. A save
+            # that landed between the first load and that moment is caught by one more load.
+            for _ in range(2):
+                await asyncio.sleep(0)
+            await asyncio.to_thread(self.reload)
 
     async def stop(self) -> None:
         if self._task is not None:

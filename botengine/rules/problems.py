@@ -32,6 +32,6 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     if close:
         return f"did you mean {close[0]!r}?"
-    if len(options) <= 12:
+    if options and len(options) <= 12:
         return "expected one of: " + ", ".join(options)
     return ""
