@@ -134,10 +134,10 @@ def test_duplicate_rule_names_across_files(tmp_path: Path) -> None:
 
 
 def test_yaml_syntax_error(tmp_path: Path) -> None:
-    assert problems(tmp_path, "rules:\n  - name: a\n   do: x\n") == [
-        "r.yaml:3:4: YAML syntax: expected <block end>, but found '<block mapping start>' (check the "
-        "indentation and quotes on this line)"
-    ]
+    # the wording is the YAML parser's (libyaml or PyYAML's own); the place and the hint are ours
+    [found] = problems(tmp_path, "rules:\n  - name: a\n   do: x\n")
+    assert found.startswith("r.yaml:3:4: YAML syntax: ")
+    assert found.endswith("(check the indentation and quotes on this line)")
 
 
 def test_unknown_top_level_key(tmp_path: Path) -> None:

@@ -143,6 +143,9 @@ async def test_many_regex_rules_use_the_set_and_still_report_groups(tmp_path: Pa
         ("r7", "99", None),
         ("r13", None, "5"),
     ]
+    nothing = await evaluate(rules, view(make_event(text="no codes here")))
+    assert nothing.matches == []
+    assert nothing.trace[0].reason == "text does not match /code0-(?P<n0>\\d+)\\b/"
 
 
 async def test_keywords(tmp_path: Path) -> None:

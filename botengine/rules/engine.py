@@ -155,19 +155,17 @@ class RuleSet:
         if candidates.regex_set is not None:
             screened, hits = candidates.regex_set.members, candidates.regex_set.matching(view.text)
         stopped_by: str | None = None
+        ctx = MatchContext(view, storage, now, get_variables, screened, hits)
         for rule in candidates.rules:
             if stopped_by is not None:
-                result.trace.append(
-                    TraceEntry(
-                        rule.name,
-                        "stopped",
-                        reason=f"rule {stopped_by!r} has stop: true",
-                        location=rule.location,
-                    )
-                )
+                reason = f"rule {stopped_by!r} has stop: true"
+                result.trace.append(TraceEntry(rule.name, "stopped", reason=reason, location=rule.location))
                 continue
-            ctx = MatchContext(view, storage, now, get_variables, screened, hits)
-            entry = await self._try(rule, ctx, storage, now, dry_run)
+            ctx.groups = {}
+            # the synchronous triggers first, without a coroutine per rule: most rules stop here
+            entry = self._sync_checks(rule, ctx)
+            if entry is None:
+                entry = await self._rest(rule, ctx, storage, now, dry_run)
             result.trace.append(entry)
             if entry.matched:
                 run_vars = {**get_variables(), **ctx.groups}
@@ -176,14 +174,26 @@ class RuleSet:
                     stopped_by = rule.name
         return result
 
-    async def _try(
+    @staticmethod
+    def _sync_checks(rule: CompiledRule, ctx: MatchContext) -> TraceEntry | None:
+        for check in rule.checks:
+            if check.run is None:
+                break  # the asynchronous ones come last
+            try:
+                reason = check.run(ctx)
+            except ExpressionError as exc:
+                return TraceEntry(rule.name, "error", check.trigger, str(exc), rule.location)
+            if reason is not None:
+                return TraceEntry(rule.name, "failed", check.trigger, reason, rule.location)
+        return None
+
+    async def _rest(
         self, rule: CompiledRule, ctx: MatchContext, storage: Storage | None, now: datetime, dry_run: bool
     ) -> TraceEntry:
         for check in rule.checks:
-            try:
-                reason = check.run(ctx) if check.run is not None else await check.run_async(ctx)  # type: ignore[misc]
-            except ExpressionError as exc:
-                return TraceEntry(rule.name, "error", check.trigger, str(exc), rule.location)
+            if check.run_async is None:
+                continue
+            reason = await check.run_async(ctx)
             if reason is not None:
                 return TraceEntry(rule.name, "failed", check.trigger, reason, rule.location)
         if not rule.enabled:

@@ -31,7 +31,7 @@ from botengine.rules.problems import Problem, did_you_mean
 from botengine.rules.triggers import TRIGGERS, Check, CompileContext, TriggerError, not_from_me, type_matcher
 from botengine.rules.variables import VARIABLES
 from botengine.rules.yamlfile import Mark, MarkedDict, YamlSyntaxError, load_yaml, mark_of
-from botengine.templating import names_used
+from botengine.templating import names_used as _names_used
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -508,6 +508,12 @@ class _FileLoader:
                 expect=tuple(expect),
             )
         )
+
+
+@cache
+def names_used(text: str) -> frozenset[str]:
+    # the same template text is often written in many rules: parse it once per process
+    return frozenset(_names_used(text))
 
 
 @cache

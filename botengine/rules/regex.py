@@ -97,5 +97,5 @@ class RegexSet:
     def matching(self, text: str) -> frozenset[CompiledRegex]:
         found: list[CompiledRegex] = []
         for matcher, added in self._sets:
-            found.extend(added[i] for i in matcher.Match(text))
+            found.extend(added[i] for i in matcher.Match(text) or ())  # None when nothing matches
         return frozenset(found)
