@@ -84,3 +84,30 @@ def test_refuses_to_start_on_invalid_rules(tmp_path: Path) -> None:
         LiveRules.open(tmp_path)
     with pytest.raises(RulesError, match="does not exist"):
         LiveRules.open(tmp_path / "missing")
+
+
+async def test_reload_endpoint_needs_the_admin_token_and_engine_refuses_bad_rules(tmp_path: Path) -> None:
+    import httpx
+
+    from botengine.app import build_app
+    from botengine.config import Settings
+
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir()
+    (rules_dir / "r.yaml").write_text(ONE)
+    settings = Settings(data_dir=tmp_path / "data", rules_dir=rules_dir, admin_token="sesame")
+    app = build_app(settings)
+    token = {"Authorization": "Bearer sesame"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://local") as client:
+        assert (await client.post("/-/reload")).status_code == 401
+        (rules_dir / "r.yaml").write_text(TWO)
+        answer = await client.post("/-/reload", headers=token)
+        assert answer.status_code == 200
+        assert answer.json()["rules"] == 2
+        (rules_dir / "r.yaml").write_text(BROKEN)
+        answer = await client.post("/-/reload", headers=token)
+        assert answer.status_code == 422
+        assert answer.json()["rules"] == 2
+    await app.state.engine.storage.close()
+    with pytest.raises(RulesError):
+        build_app(Settings(data_dir=tmp_path / "data2", rules_dir=rules_dir))
