@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import hmac
 import logging
+import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -19,6 +21,7 @@ from botengine.config import Settings
 from botengine.errors import StorageError
 from botengine.metrics import Metrics
 from botengine.receiver import Receiver
+from botengine.rules.live import LiveRules
 from botengine.storage import Storage
 from botengine.storage.disk import DiskStorage
 from botengine.worker import Processor, Worker, log_processor
@@ -59,8 +62,13 @@ def build_app(
     *,
     storage: Storage | None = None,
     processor: Processor | None = None,
+    rules: LiveRules | None = None,
 ) -> Starlette:
-    """A ready-to-serve Starlette app; storage opens now, the worker starts with the app."""
+    """A ready-to-serve Starlette app; storage opens now, the worker starts with the app.
+
+    Raises RulesError when the rules directory does not load: the engine refuses to start.
+    """
+    rules = rules if rules is not None else LiveRules.open(settings.rules_dir)
     storage = storage if storage is not None else open_storage(settings)
     metrics = Metrics()
     metrics.watch_queue(storage.queue_depth)
@@ -73,6 +81,9 @@ def build_app(
     receiver = Receiver(storage, auth, metrics, max_body=settings.max_body)
     worker = Worker(storage, processor or log_processor, metrics, concurrency=settings.concurrency)
     engine = Engine(settings, storage, metrics, worker)
+    engine.extras["rules"] = rules
+    rules.listeners.append(lambda state: metrics.rules_reloaded(state.success, state.rules))
+    metrics.rules_reloaded(True, len(rules.current))
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "alive"})
@@ -85,7 +96,14 @@ def build_app(
         except StorageError as exc:
             checks["storage"] = str(exc)
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+        body = {"ready": ready, "checks": checks, "rules": rules.state.as_dict()}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    async def reload_rules(request: Request) -> Response:
+        if not settings.admin_token or not _authorized(request, settings.admin_token):
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        state = await asyncio.to_thread(rules.reload)
+        return JSONResponse(state.as_dict(), status_code=200 if state.success else 422)
 
     async def metrics_endpoint(request: Request) -> Response:
         if not _authorized(request, settings.admin_token):
@@ -95,6 +113,9 @@ def build_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         worker.start()
+        await rules.start()
+        with contextlib.suppress(RuntimeError, NotImplementedError, ValueError):  # not the main thread
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, rules.reload)
         # Everything allocated so far lives as long as the process: keep the garbage collector
         # from walking it again and again (a full collection otherwise stalls requests for ms).
         gc.collect()
@@ -112,6 +133,7 @@ def build_app(
         try:
             yield
         finally:
+            await rules.stop()
             await worker.stop(settings.shutdown_grace)
             await storage.close()
             log.info("botengine stopped")
@@ -122,6 +144,7 @@ def build_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
+            Route("/-/reload", reload_rules, methods=["POST"]),
         ],
         lifespan=lifespan,
     )

@@ -21,6 +21,7 @@ LOOPBACK = "127.0.0.1"
 # Modules that add subcommands: each defines `add_commands(sub)`. A new command group is one line
 # here; its code lives beside the feature it belongs to.
 COMMAND_MODULES: list[str] = [
+    "botengine.rules.commands",
     "botengine.emit",
 ]
 

@@ -63,6 +63,17 @@ class Metrics:
             registry=r,
         )
 
+        self.rules_reload_success = Gauge(
+            "botengine_rules_last_reload_success",
+            "1 when the last rules reload loaded, 0 when it failed (the previous set stays live)",
+            registry=r,
+        )
+        self.rules_loaded = Gauge("botengine_rules_loaded", "Rules in the live rule set", registry=r)
+
+    def rules_reloaded(self, success: bool, rules: int) -> None:
+        self.rules_reload_success.set(1 if success else 0)
+        self.rules_loaded.set(rules)
+
     def count_received(self, event_type: str, session: str) -> None:
         """The receiver's hot path: label children are looked up once per (type, session)."""
         key = (event_type, session)

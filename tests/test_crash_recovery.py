@@ -32,7 +32,9 @@ def start_server(data_dir: Path, port: int, log_path: Path) -> subprocess.Popen[
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOTENGINE_")}
     env.update(BOTENGINE_SECRET=SECRET, BOTENGINE_LOG_JSON="true")
     command = [sys.executable, "-m", "botengine", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--data-dir", str(data_dir), "--rules", str(data_dir / "no-rules")]
+    rules = data_dir.parent / "rules"
+    rules.mkdir(exist_ok=True)
+    command += ["--data-dir", str(data_dir), "--rules", str(rules)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=log, env=env)
     deadline = time.monotonic() + 20

@@ -1,0 +1,133 @@
+"""Safe expressions for the `expr:` trigger: simpleeval over plain data, the only simpleeval place.
+
+    expr: len(text) < 200 and sender.number.startswith("44")   # no: methods are not available
+    expr: len(text) < 200 and startswith(sender.number, "44")  # yes: whitelisted functions
+
+Expressions see the same variables as templates (`botengine.rules.variables`), converted to plain
+dicts, lists, strings and numbers, so nothing reachable has methods that lead to the interpreter.
+`a.b` on a dict reads the key `b` (so `sender.name` works as in templates); attribute access on
+anything else is refused. Parsed once at load time (`compile_expression`), evaluated per event.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import simpleeval
+
+from botengine.errors import ExpressionError
+
+
+def _contains(haystack: Any, needle: Any) -> bool:
+    if isinstance(haystack, str) and isinstance(needle, str):
+        return needle.casefold() in haystack.casefold()
+    return bool(needle in haystack)
+
+
+def _startswith(text: Any, prefix: Any) -> bool:
+    return isinstance(text, str) and isinstance(prefix, str) and text.casefold().startswith(prefix.casefold())
+
+
+def _endswith(text: Any, suffix: Any) -> bool:
+    return isinstance(text, str) and isinstance(suffix, str) and text.casefold().endswith(suffix.casefold())
+
+
+# The whole vocabulary of functions an expression may call. Plain functions over plain data.
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "len": len,
+    "lower": lambda s: str(s).lower(),
+    "upper": lambda s: str(s).upper(),
+    "strip": lambda s: str(s).strip(),
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": bool,
+    "abs": abs,
+    "min": min,
+    "max": max,
+    "round": round,
+    "contains": _contains,
+    "startswith": _startswith,
+    "endswith": _endswith,
+}
+
+_CONSTANTS = {"True": True, "False": False, "None": None, "true": True, "false": False, "null": None}
+
+
+class _PlainEval(simpleeval.EvalWithCompoundTypes):  # type: ignore[misc]
+    """simpleeval where `x.y` is only ever a key lookup in a dict."""
+
+    def _eval_attribute(self, node: ast.Attribute) -> Any:
+        if node.attr.startswith("_"):
+            raise simpleeval.FeatureNotAvailable(f"'{node.attr}' is not available")
+        value = self._eval(node.value)
+        if isinstance(value, Mapping):
+            if node.attr in value:
+                return value[node.attr]
+            raise simpleeval.AttributeDoesNotExist(node.attr, self.expr)
+        raise simpleeval.FeatureNotAvailable(
+            f"'.{node.attr}' on a {type(value).__name__}: use a function instead, e.g. lower(x)"
+        )
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A parsed expression: `source` as written, `names` the variables it reads."""
+
+    source: str
+    tree: ast.AST
+    names: frozenset[str]
+
+    def evaluate(self, variables: Mapping[str, Any]) -> Any:
+        """The value for these variables; ExpressionError in plain words when it fails."""
+        evaluator = _PlainEval(functions=FUNCTIONS, names={**_CONSTANTS, **variables})
+        try:
+            return evaluator.eval(self.source, previously_parsed=self.tree)
+        except simpleeval.NameNotDefined as exc:
+            raise ExpressionError(f"expression {self.source!r}: unknown variable {exc.name!r}") from exc
+        except simpleeval.AttributeDoesNotExist as exc:
+            raise ExpressionError(f"expression {self.source!r}: there is no field {exc.attr!r}") from exc
+        except Exception as exc:  # any failure on this event's data is the expression's failure
+            raise ExpressionError(f"expression {self.source!r} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def compile_expression(source: str) -> Expression:
+    """Parse `source`; ExpressionError names the syntax mistake."""
+    if not source.strip():
+        raise ExpressionError("the expression is empty")
+    try:
+        tree = ast.parse(source.strip(), mode="eval").body
+    except SyntaxError as exc:
+        where = f" at column {exc.offset}" if exc.offset else ""
+        raise ExpressionError(f"expression syntax error{where}: {exc.msg}") from exc
+    return Expression(source.strip(), tree, frozenset(_names_read(tree)))
+
+
+def _names_read(tree: ast.AST) -> set[str]:
+    """Top-level variable names an expression reads (function names and comprehension targets aside)."""
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.comprehension):
+            bound.update(n.id for n in ast.walk(node.target) if isinstance(n, ast.Name))
+    called = {
+        node.func.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+    return {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and node.id not in bound and node.id not in _CONSTANTS
+    } - called
+
+
+def unknown_functions(expression: Expression) -> set[str]:
+    """Functions an expression calls that are not in FUNCTIONS (for `check`)."""
+    return {
+        node.func.id
+        for node in ast.walk(expression.tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id not in FUNCTIONS
+    }

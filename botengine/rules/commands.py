@@ -1,0 +1,197 @@
+"""`botengine check | schema | dry-run | test`: the tools around the rules language.
+
+None of them has side effects: dry runs and tests evaluate on in-memory storage and render
+actions through the same `render_params` live delivery uses, so what they print is what would be
+sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from botengine.actions import ACTIONS, ActionContext
+from botengine.actions.base import Services
+from botengine.actions.render import render_params
+from botengine.errors import ActionError, BotengineError
+from botengine.events import parse_envelope, view_of
+from botengine.rules.engine import RuleSet
+from botengine.rules.inline_tests import run_tests
+from botengine.rules.loader import load
+from botengine.rules.model import schema_model
+from botengine.storage.memory import MemoryStorage
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    check = sub.add_parser("check", help="validate rules files; each problem as path:line:col")
+    check.add_argument(
+        "paths", nargs="*", default=["rules"], help="rules directories or files (default: rules)"
+    )
+    check.set_defaults(run=cmd_check)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of a rules file (for editors)")
+    schema.set_defaults(run=cmd_schema)
+
+    dry = sub.add_parser("dry-run", help="what the rules would do with events, without doing it")
+    dry.add_argument("events", nargs="+", help="event JSON files, or - for standard input")
+    dry.add_argument("--rules", default="rules", help="rules directory (default: rules)")
+    dry.add_argument("--json", action="store_true", help="one JSON object per planned action")
+    dry.add_argument("--explain", action="store_true", help="say why each other candidate rule did not match")
+    dry.set_defaults(run=cmd_dry_run)
+
+    test = sub.add_parser("test", help="run the tests: written in rules files")
+    test.add_argument(
+        "paths", nargs="*", default=["rules"], help="rules directories or files (default: rules)"
+    )
+    test.set_defaults(run=cmd_test)
+
+
+# --- check -------------------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    loaded = load(args.paths)
+    for problem in loaded.problems:
+        print(problem)
+    errors, warnings = len(loaded.errors), len(loaded.warnings)
+    summary = f"{len(loaded.rules)} rules, {len(loaded.tests)} tests in {len(loaded.files)} files"
+    if errors:
+        print(f"{errors} problem(s), {warnings} warning(s) ({summary})", file=sys.stderr)
+        return 1
+    print(f"ok: {summary}" + (f", {warnings} warning(s)" if warnings else ""), file=sys.stderr)
+    return 0
+
+
+# --- schema ------------------------------------------------------------------------------------
+
+
+def rules_schema() -> dict[str, Any]:
+    schema = schema_model().model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(rules_schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
+# --- dry-run -----------------------------------------------------------------------------------
+
+
+def _read_events(sources: list[str]) -> list[tuple[str, bytes]]:
+    """(where, body) per event: a file holds one event; stdin one event, a JSON array or JSON lines."""
+    events: list[tuple[str, bytes]] = []
+    for source in sources:
+        if source == "-":
+            text = sys.stdin.read()
+            stripped = text.strip()
+            if stripped.startswith("["):
+                events.extend(("stdin", json.dumps(e).encode()) for e in json.loads(stripped))
+            elif "\n" in stripped and stripped.startswith("{") and not _is_one_json(stripped):
+                events.extend(("stdin", line.encode()) for line in stripped.splitlines() if line.strip())
+            else:
+                events.append(("stdin", stripped.encode()))
+        else:
+            path = Path(source)
+            if not path.is_file():
+                raise BotengineError(f"{source}: no such event file")
+            events.append((source, path.read_bytes()))
+    return events
+
+
+def _is_one_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def cmd_dry_run(args: argparse.Namespace) -> int:
+    rules = RuleSet.load([args.rules])
+    return asyncio.run(_dry_run(rules, _read_events(args.events), as_json=args.json, explain=args.explain))
+
+
+async def _dry_run(rules: RuleSet, events: list[tuple[str, bytes]], *, as_json: bool, explain: bool) -> int:
+    status = 0
+    for where, body in events:
+        parsed = parse_envelope(body)
+        if isinstance(parsed, list):
+            print(
+                f"{where}: not a valid event: "
+                + "; ".join(f"{p.field or 'body'}: {p.message}" for p in parsed),
+                file=sys.stderr,
+            )
+            status = 1
+            continue
+        view = view_of(parsed)
+        storage = MemoryStorage()  # fresh and private: nothing the run does outlives it
+        evaluation = await rules.evaluate(view, storage, dry_run=True)
+        if not as_json:
+            sender = view.sender.id if view.sender else "-"
+            print(f"event {view.id} ({view.type}, chat {view.chat.id or '-'}, from {sender})")
+        for run in evaluation.matches:
+            if not as_json:
+                print(f"  rule {run.rule}: matched")
+            for spec in run.actions:
+                planned = _plan(spec, run.variables, view, run.rule, storage)
+                if as_json:
+                    print(json.dumps({"event": view.id, "rule": run.rule, **planned}, ensure_ascii=False))
+                else:
+                    shown = json.dumps(planned.get("preview") or planned.get("params"), ensure_ascii=False)
+                    print(
+                        f"    {spec.kind}: {shown}"
+                        if "error" not in planned
+                        else f"    {spec.kind}: ERROR {planned['error']}"
+                    )
+        if not evaluation.matches and not as_json:
+            print("  no rule matched")
+        if explain and not as_json:
+            for entry in evaluation.trace:
+                if not entry.matched:
+                    trigger = f"{entry.trigger}: " if entry.trigger else ""
+                    print(
+                        f"  rule {entry.rule} ({entry.location}): {entry.outcome} — {trigger}{entry.reason}"
+                    )
+    return status
+
+
+def _plan(spec: Any, variables: Any, view: Any, rule: str, storage: MemoryStorage) -> dict[str, Any]:
+    try:
+        params = render_params(spec, variables)
+    except ActionError as exc:
+        return {"action": spec.kind, "index": spec.index, "error": str(exc)}
+    ctx = ActionContext(event=view, rule=rule, index=spec.index, services=Services(storage=storage))
+    return {
+        "action": spec.kind,
+        "index": spec.index,
+        "params": params.model_dump(mode="json"),
+        "preview": ACTIONS[spec.kind].preview(params, ctx),
+    }
+
+
+# --- test --------------------------------------------------------------------------------------
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    loaded = load(args.paths)
+    if loaded.errors:
+        for problem in loaded.problems:
+            print(problem)
+        print("the rules do not load: fix them first (botengine check)", file=sys.stderr)
+        return 1
+    rules = RuleSet(loaded.rules, version=loaded.version, tests=loaded.tests)
+    outcomes = asyncio.run(run_tests(rules))
+    failed = [o for o in outcomes if not o.passed]
+    for outcome in outcomes:
+        mark = "PASS" if outcome.passed else "FAIL"
+        print(f"{mark} {outcome.location} {outcome.name}")
+        if outcome.message:
+            print(f"        {outcome.message}")
+    print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0

@@ -1,0 +1,117 @@
+"""Running the `tests:` written in rules files: an event in, the actions expected out.
+
+    tests:
+      - name: greets Alice by name
+        event: {text: "hi", name: Alice}          # fields for botengine.testing.make_event
+        expect:
+          - reply: "Hello Alice! How can I help?"
+      - name: ignores groups
+        event_file: ../examples/events/message-text-group.json
+        expect: []
+
+Expected parameters are compared with the rendered ones on the keys written (`reply: "…"`
+compares the text only). Every test runs on its own in-memory storage, as a dry run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botengine.actions.render import render_params
+from botengine.errors import BotengineError
+from botengine.events import parse_envelope, view_of
+from botengine.rules.engine import RuleSet
+from botengine.rules.loader import InlineTest
+from botengine.state import set_var
+from botengine.storage.memory import MemoryStorage
+from botengine.testing import load_event, make_event
+
+_EVENT_FIELDS = {
+    "type": "event",
+    "text": "text",
+    "sender": "sender",
+    "chat": "chat",
+    "session": "session",
+    "name": "name",
+    "from_me": "from_me",
+    "emoji": "emoji",
+    "ack": "ack",
+    "group_action": "group_action",
+    "participants": "participants",
+    "payload": "payload",
+    "id": "event_id",
+    "timestamp_ms": "timestamp_ms",
+}
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    name: str
+    location: str
+    passed: bool
+    message: str = ""
+
+
+def event_of(test: InlineTest) -> dict[str, Any]:
+    if test.event_file is not None:
+        return load_event(test.event_file)
+    fields = dict(test.event or {})
+    unknown = set(fields) - set(_EVENT_FIELDS)
+    if unknown:
+        raise BotengineError(
+            f"unknown event field(s) {', '.join(sorted(unknown))}; known: {', '.join(_EVENT_FIELDS)}"
+        )
+    return make_event(**{_EVENT_FIELDS[k]: v for k, v in fields.items()})
+
+
+async def planned_actions(
+    rules: RuleSet, envelope: dict[str, Any], now: datetime | None, state: dict[str, Any]
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """(rule, action kind, rendered parameters) for every action the event would run."""
+    parsed = parse_envelope(json.dumps(envelope).encode())
+    if isinstance(parsed, list):
+        raise BotengineError("not a valid event: " + "; ".join(f"{p.field}: {p.message}" for p in parsed))
+    view = view_of(parsed)
+    storage = MemoryStorage()
+    for var, value in state.items():
+        await set_var(storage, view.session, "chat", view.chat.id, var, value, None)
+    evaluation = await rules.evaluate(view, storage, now=now or datetime.now(UTC), dry_run=True)
+    planned = []
+    for run in evaluation.matches:
+        for spec in run.actions:
+            planned.append((run.rule, spec.kind, render_params(spec, run.variables).model_dump(mode="json")))
+    return planned
+
+
+def _same(expected: Any, actual: dict[str, Any]) -> bool:
+    if not isinstance(expected, dict):
+        return False
+    return all(key in actual and actual[key] == value for key, value in expected.items())
+
+
+async def run_test(rules: RuleSet, test: InlineTest) -> TestOutcome:
+    try:
+        planned = await planned_actions(rules, event_of(test), test.now, dict(test.state))
+    except BotengineError as exc:
+        return TestOutcome(test.name, test.location, False, str(exc))
+    got = [(kind, params) for _, kind, params in planned]
+    ok = len(got) == len(test.expect) and all(
+        kind == want_kind and _same(want, params)
+        for (kind, params), (want_kind, want) in zip(got, test.expect, strict=True)
+    )
+    if ok:
+        return TestOutcome(test.name, test.location, True)
+    expected = [{k: v} for k, v in test.expect] or "no actions"
+    actual = [{f"{kind} (rule {rule})": params} for rule, kind, params in planned] or "no actions"
+    return TestOutcome(test.name, test.location, False, f"expected {expected}\n        got {actual}")
+
+
+async def run_tests(rules: RuleSet, tests: Sequence[InlineTest] | None = None) -> list[TestOutcome]:
+    return [await run_test(rules, test) for test in (rules.tests if tests is None else tests)]
+
+
+__all__ = ["TestOutcome", "event_of", "planned_actions", "run_test", "run_tests"]

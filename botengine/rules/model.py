@@ -1,0 +1,102 @@
+"""The shape of a rules file, as pydantic models: the loader validates with them and
+`botengine schema` prints their JSON Schema, so the two cannot drift.
+
+`if:` and `do:` are open mappings here because their keys come from the trigger and action
+registries; `schema_model()` builds the closed form from those registries for editors.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+
+from botengine.durations import Duration
+from botengine.retry import RetryPolicy
+
+RuleName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f:]+$", strip_whitespace=True),
+]
+
+ACTION_OPTIONS = ("retry", "timeout", "as")
+
+
+class RuleModel(BaseModel):
+    """One rule: when its triggers (`if`) hold for an event of type `on`, run `do`."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: RuleName = Field(description="unique across all files; used in logs, metrics and dry runs")
+    description: str = ""
+    on: str | list[str] = Field("message", description="event type, a list, or a wildcard like message.*")
+    if_: dict[str, Any] = Field(default_factory=dict, alias="if", description="triggers; every one must hold")
+    do: list[Any] = Field(min_length=1, description="actions, run in order")
+    cooldown: Duration | None = Field(None, description="at most once per chat in this time, e.g. 10m")
+    stop: bool = Field(False, description="when this rule fires, later rules are skipped for the event")
+    retry: RetryPolicy | None = None
+    enabled: bool = Field(True, description="false: the rule is loaded and checked but never fires")
+
+
+class TestModel(BaseModel):
+    """An inline test: an event (a file or a few fields) and the actions expected."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    event: dict[str, Any] | None = Field(
+        None, description="fields for make_event: type, text, sender, chat, name, emoji, ack, …"
+    )
+    event_file: str | None = Field(None, description="a JSON event file, relative to this rules file")
+    now: datetime | None = Field(None, description="the time to evaluate at (for hours triggers)")
+    state: dict[str, Any] = Field(default_factory=dict, description="chat state set before the event")
+    expect: list[Any] = Field(description="actions expected, in order, e.g. [{reply: 'Hello!'}]; [] for none")
+
+
+class RulesFileModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rules: list[Any] = Field(default_factory=list)
+    tests: list[Any] = Field(default_factory=list)
+
+
+def schema_model() -> type[BaseModel]:
+    """RulesFileModel with `if:` and `do:` closed over the trigger and action registries."""
+    from botengine.actions import ACTIONS
+    from botengine.rules.triggers import TRIGGERS
+
+    trigger_fields: dict[str, Any] = {
+        name: (kind.type_ | None, Field(None, description=kind.summary))
+        for name, kind in TRIGGERS.items()
+        if name != "on"
+    }
+    triggers = create_model("Triggers", __config__=ConfigDict(extra="forbid"), **trigger_fields)
+    items: list[Any] = []
+    for name, action in ACTIONS.items():
+        params: Any = action.params
+        if action.shorthand:
+            params = params | str
+        fields: dict[str, Any] = {
+            name: (params, Field(description=action.summary)),
+            "retry": (RetryPolicy | None, None),
+            "timeout": (Duration | None, None),
+            "as_": (str | None, Field(None, alias="as", description="name for this action's result")),
+        }
+        items.append(create_model(f"Action_{name}", __config__=ConfigDict(extra="forbid"), **fields))
+    action_item: Any = items[0]
+    for item in items[1:]:
+        action_item = action_item | item
+    rule = create_model(
+        "Rule",
+        __base__=RuleModel,
+        if_=(triggers, Field(default_factory=dict, alias="if")),
+        do=(list[action_item], Field(min_length=1)),
+    )
+    test = create_model("Test", __base__=TestModel)
+    return create_model(
+        "RulesFile",
+        __config__=ConfigDict(extra="forbid", title="botengine rules file"),
+        rules=(list[rule], Field(default_factory=list)),
+        tests=(list[test], Field(default_factory=list)),
+    )

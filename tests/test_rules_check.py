@@ -1,0 +1,189 @@
+"""`check`: every kind of mistake, reported at its exact line and column with a hint."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from botengine.errors import RulesError
+from botengine.rules import RuleSet
+from botengine.rules.loader import load
+
+
+def problems(tmp_path: Path, text: str, *, warnings: bool = False) -> list[str]:
+    (tmp_path / "r.yaml").write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    loaded = load([tmp_path])
+    chosen = loaded.problems if warnings else loaded.errors
+    return [str(p).replace(f"{tmp_path}/", "") for p in chosen]
+
+
+def rule(body: str) -> str:
+    return "rules:\n  - name: greet\n" + textwrap.indent(textwrap.dedent(body).strip("\n"), "    ") + "\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            "if: {chat: contact}\ndo:\n  - replly: hi\n",
+            "r.yaml:5:9: rule 'greet': unknown action 'replly' (did you mean 'reply'?)",
+        ),
+        (
+            "if:\n  chatt: contact\ndo: [{reply: hi}]\n",
+            "r.yaml:4:7: rule 'greet': unknown trigger 'chatt' (did you mean 'chat'?)",
+        ),
+        (
+            "iff: {}\ndo: [{reply: hi}]\n",
+            "r.yaml:3:5: rule 'greet': unknown key 'iff' (did you mean 'if'?)",
+        ),
+        (
+            "if:\n  text: '(unclosed'\ndo: [{reply: hi}]\n",
+            "r.yaml:4:13: rule 'greet': text: the regex does not compile: missing ), unterminated subpattern "
+            "at position 0 (check brackets and escape special characters with \\)",
+        ),
+        (
+            "do:\n  - reply: 'Hi {{ sendr.name }}'\n",
+            "r.yaml:4:16: rule 'greet': reply: unknown variable 'sendr' (did you mean 'sender'?)",
+        ),
+        (
+            "do:\n  - reply: 'Hi {{ sender.name '\n",
+            "r.yaml:4:16: rule 'greet': reply: template syntax error: unexpected end of template, expected "
+            "'end of print statement'. (templates look like {{ sender.name }})",
+        ),
+        (
+            "if:\n  expr: 'len(text) <'\ndo: [{reply: hi}]\n",
+            "r.yaml:4:13: rule 'greet': expr: expression syntax error: invalid syntax "
+            "(expressions are written like Python: len(text) < 200 and chat.kind == 'group')",
+        ),
+        (
+            "if:\n  expr: len(txt) < 5\ndo: [{reply: hi}]\n",
+            "r.yaml:4:13: rule 'greet': expr: unknown variable 'txt' (did you mean 'text'?)",
+        ),
+        (
+            "do:\n  - reply: {text: hi, quot: true}\n",
+            "r.yaml:4:27: rule 'greet': reply: unknown parameter 'quot' (did you mean 'quote'?)",
+        ),
+        (
+            "if:\n  chat: contacts\ndo: [{reply: hi}]\n",
+            "r.yaml:4:13: rule 'greet': chat: input should be 'contact', 'group', 'channel', 'lid', "
+            "'broadcast', 'status' or 'unknown' (for example chat: contact)",
+        ),
+        (
+            "if:\n  sender: '447441429009'\ndo: [{reply: hi}]\n",
+            "r.yaml:4:15: rule 'greet': sender: sender '447441429009' is not a full JID (write "
+            "447441429009@c.us for a contact or 447441429009@g.us for a group; a contact and a group can "
+            "share digits)",
+        ),
+        (
+            "if:\n  sender: {in: vips}\ndo: [{reply: hi}]\n",
+            "r.yaml:4:15: rule 'greet': sender: no list named 'vips' (put it in lists/vips.txt) "
+            "(lists found: none)",
+        ),
+        (
+            "if:\n  ack: '>= deliverd'\ndo: [{reply: hi}]\n",
+            "r.yaml:4:12: rule 'greet': ack: 'deliverd' is not an ack level (did you mean 'delivered'?)",
+        ),
+        (
+            "if:\n  hours: {days: mon-fry, from: '09:00', to: '18:00'}\ndo: [{reply: hi}]\n",
+            "r.yaml:4:14: rule 'greet': hours: 'mon-fry' is not a day or range of days (write days like "
+            "mon-fri, sat,sun or daily)",
+        ),
+        (
+            "cooldown: 10 minutes\ndo: [{reply: hi}]\n",
+            "r.yaml:3:15: rule 'greet': cooldown: Value error, '10 minutes' is not a duration; write it "
+            "like 30s, 10m, 2h, 1h30m or 7d",
+        ),
+        (
+            "do:\n  - reply: hi\n    as: text\n",
+            "r.yaml:5:13: rule 'greet': as: 'text' cannot name a result (use a new word of letters, digits "
+            "and _ (not a variable like text or sender))",
+        ),
+        (
+            "do:\n  - reply: hi\n    timeout: soon\n",
+            "r.yaml:5:18: rule 'greet': timeout: 'soon' is not a duration; write it like 30s, 10m, 2h, "
+            "1h30m or 7d",
+        ),
+    ],
+)
+def test_each_mistake_at_its_place(tmp_path: Path, body: str, expected: str) -> None:
+    assert problems(tmp_path, rule(body)) == [expected]
+
+
+def test_duplicate_yaml_keys(tmp_path: Path) -> None:
+    text = """
+    rules:
+      - name: a
+        do: [{reply: one}]
+        do: [{reply: two}]
+    """
+    assert problems(tmp_path, text) == [
+        "r.yaml:4:5: duplicate key 'do' (a key may appear once; the later one would silently win)"
+    ]
+
+
+def test_duplicate_rule_names_across_files(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("rules:\n  - name: greet\n    do: [{reply: a}]\n")
+    (tmp_path / "b.yaml").write_text("\nrules:\n  - name: greet\n    do: [{reply: b}]\n")
+    errors = [str(p).replace(f"{tmp_path}/", "") for p in load([tmp_path]).errors]
+    assert errors == [
+        "b.yaml:3:11: rule 'greet': the name is already used (first at a.yaml:2; names must be unique "
+        "across all files)"
+    ]
+
+
+def test_yaml_syntax_error(tmp_path: Path) -> None:
+    # the wording is the YAML parser's (libyaml or PyYAML's own); the place and the hint are ours
+    [found] = problems(tmp_path, "rules:\n  - name: a\n   do: x\n")
+    assert found.startswith("r.yaml:3:4: YAML syntax: ")
+    assert found.endswith("(check the indentation and quotes on this line)")
+
+
+def test_unknown_top_level_key(tmp_path: Path) -> None:
+    assert problems(tmp_path, "rule:\n  - name: a\n") == [
+        "r.yaml:1:1: unknown key 'rule' (did you mean 'rules'?)"
+    ]
+
+
+def test_action_as_names_are_known_to_later_actions_only(tmp_path: Path) -> None:
+    ok = rule("do:\n  - reply: hi\n    as: first\n  - reply: '{{ first }}'\n")
+    assert problems(tmp_path, ok) == []
+    early = rule("do:\n  - reply: '{{ second }}'\n  - reply: hi\n    as: second\n")
+    assert problems(tmp_path, early) == [
+        "r.yaml:4:16: rule 'greet': reply: unknown variable 'second' (did you mean 'sender'?)"
+    ]
+
+
+def test_regex_groups_are_known_variables(tmp_path: Path) -> None:
+    body = "if:\n  text: 'order (?P<number>\\d+)'\ndo: [{reply: 'Order {{ number }}'}]\n"
+    assert problems(tmp_path, rule(body)) == []
+
+
+def test_backtracking_regex_is_a_warning_not_an_error(tmp_path: Path) -> None:
+    body = "if:\n  text: '(a)\\1'\ndo: [{reply: hi}]\n"
+    found = problems(tmp_path, rule(body), warnings=True)
+    assert len(found) == 1
+    assert found[0].startswith("r.yaml:4:13: warning: rule 'greet': text: regex /(a)\\1/ uses features")
+
+
+def test_a_set_with_any_error_does_not_load(tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_text("rules:\n  - name: a\n    do: [{reply: a}]\n")
+    (tmp_path / "bad.yaml").write_text("rules:\n  - name: b\n    do: [{replly: a}]\n")
+    with pytest.raises(RulesError) as caught:
+        RuleSet.load([tmp_path])
+    assert len(caught.value.problems) == 1
+
+
+def test_inline_test_mistakes(tmp_path: Path) -> None:
+    text = """
+    rules: []
+    tests:
+      - name: t
+        event: {text: hi}
+        expect: [{replly: hi}]
+    """
+    assert problems(tmp_path, text) == [
+        "r.yaml:5:14: test 't': an expected action is one action word with its parameters "
+        "(did you mean 'reply'?)"
+    ]
