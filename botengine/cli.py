@@ -23,6 +23,7 @@ LOOPBACK = "127.0.0.1"
 COMMAND_MODULES: list[str] = [
     "botengine.rules.commands",
     "botengine.emit",
+    "botengine.testing.fake_wawp",
 ]
 
 

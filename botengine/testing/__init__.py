@@ -2,11 +2,13 @@
 
 make_event(...)        a valid Wawp event envelope from a few fields
 serve_in_thread(app)   run an ASGI app on a loopback port for the length of a `with`
+FakeWawp()             a fake Wawp API on loopback that records calls and fails on demand
 """
 
 from __future__ import annotations
 
 from botengine.testing.events import load_event, make_event
+from botengine.testing.fake_wawp import Call, FakeWawp
 from botengine.testing.server import serve_in_thread
 
-__all__ = ["load_event", "make_event", "serve_in_thread"]
+__all__ = ["Call", "FakeWawp", "load_event", "make_event", "serve_in_thread"]
