@@ -7,24 +7,33 @@ import contextlib
 import gc
 import hmac
 import logging
+import os
 import signal
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from botengine.actions import Services
+from botengine.actions.executor import Executor
 from botengine.auth import Authenticator
 from botengine.config import Settings
 from botengine.errors import StorageError
 from botengine.metrics import Metrics
+from botengine.pacing import Pacer
+from botengine.processing import RuleProcessor
 from botengine.receiver import Receiver
+from botengine.retry import RetryPolicy
 from botengine.rules.live import LiveRules
+from botengine.scheduler import Scheduler
 from botengine.storage import Storage
 from botengine.storage.disk import DiskStorage
-from botengine.worker import Processor, Worker, log_processor
+from botengine.wawp import CredentialStore, WawpClient
+from botengine.worker import Processor, Worker
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +56,11 @@ class Engine:
     storage: Storage
     metrics: Metrics
     worker: Worker
-    extras: dict[str, object] = field(default_factory=dict)
+    rules: LiveRules
+    processor: RuleProcessor
+    scheduler: Scheduler
+    services: Services
+    loop: asyncio.AbstractEventLoop | None = None  # the one the engine runs on, once started
 
 
 def _authorized(request: Request, token: str) -> bool:
@@ -57,21 +70,54 @@ def _authorized(request: Request, token: str) -> bool:
     return hmac.compare_digest(given.encode(), token.encode())
 
 
+def open_services(settings: Settings, storage: Storage, metrics: Metrics, env: Mapping[str, str]) -> Services:
+    """What actions reach: the Wawp client (when credentials are set), an HTTP client, secrets."""
+    credentials = CredentialStore(env)
+    wawp = None
+    if credentials.configured() or settings.dry_run:
+        wawp = WawpClient(credentials, base_url=settings.wawp_url, reaction_path=settings.wawp_reaction_path)
+    elif not settings.dry_run:
+        log.warning("no Wawp credentials (BOTENGINE_WAWP_TOKEN): actions that send will fail")
+    http = httpx.AsyncClient(
+        timeout=httpx.Timeout(10.0, connect=5.0),
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        follow_redirects=False,
+    )
+    return Services(storage=storage, wawp=wawp, http=http, metrics=metrics, env=env)
+
+
 def build_app(
     settings: Settings,
     *,
     storage: Storage | None = None,
     processor: Processor | None = None,
     rules: LiveRules | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Starlette:
     """A ready-to-serve Starlette app; storage opens now, the worker starts with the app.
 
+    `env` is where Wawp credentials and rule secrets are read (default: the process environment).
     Raises RulesError when the rules directory does not load: the engine refuses to start.
     """
     rules = rules if rules is not None else LiveRules.open(settings.rules_dir)
     storage = storage if storage is not None else open_storage(settings)
     metrics = Metrics()
     metrics.watch_queue(storage.queue_depth)
+    services = open_services(settings, storage, metrics, os.environ if env is None else env)
+    executor = Executor(
+        services,
+        dry_run=settings.dry_run,
+        pacer=Pacer(settings.send_rate),
+        default_retry=RetryPolicy(
+            policy=settings.retry_policy, retries=settings.retries, delay=settings.retry_delay
+        ),
+        ledger_ttl=settings.ledger_window,
+    )
+    live_rules = rules
+    rule_processor = RuleProcessor(
+        lambda: live_rules.current, storage, executor, metrics, dry_run=settings.dry_run
+    )
+    scheduler = Scheduler(storage, rule_processor.run_job)
     auth = Authenticator(
         secrets=settings.secrets,
         hmac_keys=settings.hmac_keys,
@@ -79,9 +125,8 @@ def build_app(
         trusted_proxies=settings.trusted_proxies,
     )
     receiver = Receiver(storage, auth, metrics, max_body=settings.max_body)
-    worker = Worker(storage, processor or log_processor, metrics, concurrency=settings.concurrency)
-    engine = Engine(settings, storage, metrics, worker)
-    engine.extras["rules"] = rules
+    worker = Worker(storage, processor or rule_processor, metrics, concurrency=settings.concurrency)
+    engine = Engine(settings, storage, metrics, worker, rules, rule_processor, scheduler, services)
     rules.listeners.append(lambda state: metrics.rules_reloaded(state.success, state.rules))
     metrics.rules_reloaded(True, len(rules.current))
 
@@ -112,7 +157,10 @@ def build_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine.loop = asyncio.get_running_loop()
         worker.start()
+        if not settings.dry_run:  # a dry run schedules nothing, and must not run what others did
+            scheduler.start()
         await rules.start()
         with contextlib.suppress(RuntimeError, NotImplementedError, ValueError):  # not the main thread
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, rules.reload)
@@ -135,6 +183,11 @@ def build_app(
         finally:
             await rules.stop()
             await worker.stop(settings.shutdown_grace)
+            await scheduler.stop(settings.shutdown_grace)
+            if services.wawp is not None:
+                await services.wawp.close()
+            if services.http is not None:
+                await services.http.aclose()
             await storage.close()
             log.info("botengine stopped")
 

@@ -23,6 +23,8 @@ LOOPBACK = "127.0.0.1"
 COMMAND_MODULES: list[str] = [
     "botengine.rules.commands",
     "botengine.emit",
+    "botengine.dlq",
+    "botengine.actions.discount",
     "botengine.testing.fake_wawp",
 ]
 

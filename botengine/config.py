@@ -195,6 +195,62 @@ OPTIONS: tuple[Option, ...] = (
         "--shutdown-grace",
     ),
     Option(
+        "wawp_url",
+        "BOTENGINE_WAWP_URL",
+        str,
+        "https://api.wawp.net",
+        "base URL of the Wawp API (point it at `botengine fake-wawp` to try without an account)",
+        "--wawp-url",
+    ),
+    Option(
+        "wawp_reaction_path",
+        "BOTENGINE_WAWP_REACTION_PATH",
+        str,
+        "/v2/send/reaction",
+        "path of Wawp's reaction endpoint (its docs leave it open)",
+        "--wawp-reaction-path",
+    ),
+    Option(
+        "send_rate",
+        "BOTENGINE_SEND_RATE",
+        float,
+        "30",
+        "WhatsApp messages a minute per session, excess delayed (0: no limit)",
+        "--send-rate",
+    ),
+    Option(
+        "retry_policy",
+        "BOTENGINE_RETRY_POLICY",
+        _choice("exponential", "linear", "constant"),
+        "exponential",
+        "how waits between retries of a failed action grow",
+        "--retry-policy",
+    ),
+    Option(
+        "retries",
+        "BOTENGINE_RETRIES",
+        int,
+        "5",
+        "retries of a failed action before the dead-letter queue",
+        "--retries",
+    ),
+    Option(
+        "retry_delay",
+        "BOTENGINE_RETRY_DELAY",
+        parse_duration,
+        "5s",
+        "wait before the first retry (exponential: 5s, 10s, 20s, 40s, 80s)",
+        "--retry-delay",
+    ),
+    Option(
+        "ledger_window",
+        "BOTENGINE_LEDGER_WINDOW",
+        parse_duration,
+        "30d",
+        "how long actions done are remembered, so a redelivery or replay never repeats them",
+        "--ledger-window",
+    ),
+    Option(
         "log_json",
         "BOTENGINE_LOG_JSON",
         _bool,
@@ -233,6 +289,13 @@ class Settings:
     sync: Literal["full", "normal"] = "full"
     concurrency: int = 64
     shutdown_grace: float = 10.0
+    wawp_url: str = "https://api.wawp.net"
+    wawp_reaction_path: str = "/v2/send/reaction"
+    send_rate: float = 30.0
+    retry_policy: Literal["exponential", "linear", "constant"] = "exponential"
+    retries: int = 5
+    retry_delay: float = 5.0
+    ledger_window: float = 30 * 86400.0
     log_json: bool = False
     log_level: str = "info"
     extra: Mapping[str, Any] = field(default_factory=dict)

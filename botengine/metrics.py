@@ -70,6 +70,38 @@ class Metrics:
         )
         self.rules_loaded = Gauge("botengine_rules_loaded", "Rules in the live rule set", registry=r)
 
+        self.actions = Counter(
+            "botengine_actions",
+            "Actions by kind and outcome (done, skipped, dry-run, retrying, deferred, failed, stopped)",
+            ["kind", "status"],
+            registry=r,
+        )
+        self.action_seconds = Histogram(
+            "botengine_action_seconds",
+            "Time one successful action took (pacing waits included)",
+            ["kind"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.dead_letters = Counter(
+            "botengine_dead_letters", "Entries written to the dead-letter queue", ["kind"], registry=r
+        )
+        self.follow_ups_cancelled = Counter(
+            "botengine_follow_ups_cancelled", "`later` actions cancelled by unless:", ["reason"], registry=r
+        )
+        self.jobs_run = Counter(
+            "botengine_jobs_run", "Scheduled jobs (retries, follow-ups, replays) run", ["type"], registry=r
+        )
+        self.rule_counter = Counter(
+            "botengine_rule_counter", "Counters kept by the count action", ["name", "by"], registry=r
+        )
+        self._counter_names = BoundedLabel(200)
+        self._counter_by = BoundedLabel(500)
+
+    def count_rule_counter(self, name: str, by: str, amount: int) -> None:
+        if amount > 0:  # a Prometheus counter only goes up; the stored value is the true total
+            self.rule_counter.labels(self._counter_names(name), self._counter_by(by)).inc(amount)
+
     def rules_reloaded(self, success: bool, rules: int) -> None:
         self.rules_reload_success.set(1 if success else 0)
         self.rules_loaded.set(rules)

@@ -88,7 +88,7 @@ def _read_credentials_file(path: Path) -> dict[str, Credentials]:
     return found
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def retry_after_of(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
     if value is None:
         return None
@@ -150,7 +150,7 @@ class WawpClient:
         if response.status_code in RETRYABLE_STATUS or _is_upstream_error(response):
             raise RetryableError(
                 f"Wawp answered {response.status_code} to {method} {path}: {_error_text(response)}",
-                retry_after=_retry_after(response),
+                retry_after=retry_after_of(response),
             )
         if response.status_code >= 400:
             raise PermanentError(

@@ -1,7 +1,9 @@
 """The worker: takes events off the queue, keeps each chat in order, hands them to the processor.
 
 Events of one chat (one session's conversation) are processed one at a time, in arrival order;
-different chats proceed concurrently, up to `concurrency` events at once. An event is
+different chats proceed concurrently, `concurrency` runners taking turns over them. An event that
+takes long (an action waiting for a slow API) is left to finish on its own after `park_after`
+seconds, still holding its chat, so slow chats never take all the runners. An event is
 acknowledged only after the processor returns, so one that was in flight when the process died
 is processed again after a restart (the action ledger keeps its effects single).
 
@@ -15,10 +17,10 @@ import asyncio
 import contextlib
 import logging
 import time
-import traceback
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+from botengine.dlq import record_crash
 from botengine.errors import StorageError
 from botengine.metrics import Metrics
 from botengine.storage import Delivery, Incoming, Storage
@@ -52,12 +54,14 @@ class Worker:
         *,
         concurrency: int = 64,
         poll: float = 0.5,
+        park_after: float = 0.5,
     ) -> None:
         self.storage = storage
         self.processor = processor
         self.metrics = metrics
         self.concurrency = max(1, concurrency)
-        self.prefetch = max(256, 4 * self.concurrency)  # taken, not yet acknowledged
+        self.max_parked = 16 * self.concurrency
+        self.prefetch = max(256, self.max_parked + 4 * self.concurrency)  # taken, not yet acknowledged
         self.poll = poll
         self._lanes: dict[tuple[str, str], deque[Delivery]] = {}
         self._ready: deque[tuple[str, str]] = deque()
@@ -69,6 +73,8 @@ class Worker:
         self._last_yield = 0.0
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._running: set[asyncio.Task[None]] = set()  # events being processed, parked or not
+        self.park_after = park_after
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._take_loop(), name="botengine-take")]
@@ -116,28 +122,39 @@ class Worker:
                 self._work_arrived.clear()
                 await self._work_arrived.wait()
             lane_key = self._ready.popleft()
-            lane = self._lanes[lane_key]
             self._busy += 1
             self._idle.clear()
-            try:
-                await self._process(lane[0])
-            finally:
-                self._busy -= 1
-                if not self._busy:
-                    self._idle.set()
-            lane.popleft()
-            self._taken -= 1
-            self._slot_freed.set()
-            if lane:
-                self._ready.append(lane_key)
-            else:
-                del self._lanes[lane_key]
+            task = asyncio.ensure_future(self._process(self._lanes[lane_key][0]))
+            self._running.add(task)
+            task.add_done_callback(lambda t, k=lane_key: self._lane_step_done(t, k))  # type: ignore[misc]
+            # A slow event (an action waiting on a timeout) keeps its own chat waiting, not this
+            # runner: past `park_after` the runner leaves it to finish alone and takes other chats.
+            parkable = len(self._running) <= self.max_parked
+            await asyncio.wait({task}, timeout=self.park_after if parkable else None)
             # A processor that never waits would run lane after lane without giving the
             # receiver a turn; yield now and then so requests keep their latency.
             now = time.perf_counter()
             if now - self._last_yield > _YIELD_EVERY:
                 self._last_yield = now
                 await asyncio.sleep(0)
+
+    def _lane_step_done(self, task: asyncio.Task[None], lane_key: tuple[str, str]) -> None:
+        """The first event of a lane finished: acknowledge-side bookkeeping, then its next event."""
+        self._running.discard(task)
+        self._busy -= 1
+        if not self._busy:
+            self._idle.set()
+        if task.cancelled():
+            return  # shutting down: the lane's events stay queued in storage
+        lane = self._lanes[lane_key]
+        lane.popleft()
+        self._taken -= 1
+        self._slot_freed.set()
+        if lane:
+            self._ready.append(lane_key)
+            self._work_arrived.set()
+        else:
+            del self._lanes[lane_key]
 
     async def _process(self, delivery: Delivery) -> None:
         event = delivery.event
@@ -180,13 +197,8 @@ class Worker:
             "event_type": event.event_type,
             "chat": event.chat,
             "event": event.body.decode("utf-8", "replace"),
-            "errors": [{"at": time.time(), "error": f"{type(exc).__name__}: {exc}"}],
-            "traceback": traceback.format_exc(limit=8),
         }
-        try:
-            await self.storage.dlq_add(entry)
-        except StorageError:
-            log.exception("cannot write the dead letter for %s", event.event_id)
+        await record_crash(self.storage, entry, exc)
 
     async def stop(self, grace: float) -> None:
         """Stop taking events; give in-flight ones `grace` seconds, then leave the rest queued."""
@@ -200,6 +212,6 @@ class Worker:
                     await self._idle.wait()
         if self._busy:
             log.warning("%d events still running at shutdown; they stay queued", self._busy)
-        for task in runners:
+        for task in [*runners, *self._running]:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._running, return_exceptions=True)

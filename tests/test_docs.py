@@ -1,10 +1,13 @@
-"""The documentation cannot drift from the code: references are generated and compared here."""
+"""The documentation cannot drift from the code: generated parts are compared with what
+`scripts/docs` (botengine/docs.py) would write."""
 
 from __future__ import annotations
 
 import re
 
-from botengine.config import reference_table
+import pytest
+
+from botengine.docs import BLOCKS, FILES
 from tests.conftest import REPO
 
 
@@ -12,13 +15,17 @@ def block(path: str, name: str) -> str:
     text = (REPO / path).read_text(encoding="utf-8")
     match = re.search(rf"<!-- {name}:start -->\n(.*?)\n<!-- {name}:end -->", text, re.S)
     assert match, f"{path} has no <!-- {name}:start --> … <!-- {name}:end --> block"
-    return match.group(1).strip()
+    return match.group(1)
 
 
-def test_readme_configuration_reference_is_current() -> None:
-    assert block("README.md", "config") == reference_table(), (
-        "README's configuration table is out of date: regenerate it with `python -m botengine.config`"
-    )
+@pytest.mark.parametrize(("path", "name"), list(BLOCKS))
+def test_generated_blocks_are_current(path: str, name: str) -> None:
+    assert block(path, name) == BLOCKS[(path, name)](), f"{path} ({name}) is stale: run scripts/docs"
+
+
+@pytest.mark.parametrize("path", list(FILES))
+def test_generated_files_are_current(path: str) -> None:
+    assert (REPO / path).read_text(encoding="utf-8") == FILES[path](), f"{path} is stale: run scripts/docs"
 
 
 def test_readme_opens_with_the_two_commands() -> None:

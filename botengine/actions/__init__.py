@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
-from botengine.actions.base import ACTIONS, ActionContext, ActionKind, ActionSpec, RuleRun, register
+from botengine.actions.base import (
+    ACTIONS,
+    ActionContext,
+    ActionKind,
+    ActionSpec,
+    RuleRun,
+    Services,
+    SkipRule,
+    register,
+)
+from botengine.actions.conversation import CLEAR, COUNT, LOG, SET
+from botengine.actions.discount import DISCOUNT
+from botengine.actions.group import REMOVE
+from botengine.actions.later import LATER
 from botengine.actions.messaging import REACT, REPLY, SEND
+from botengine.actions.webhook import WEBHOOK
 
-for _kind in (REPLY, SEND, REACT):
+for _kind in (REPLY, SEND, REACT, REMOVE, WEBHOOK, DISCOUNT, SET, CLEAR, COUNT, LATER, LOG):
     register(_kind)
 
-__all__ = ["ACTIONS", "ActionContext", "ActionKind", "ActionSpec", "RuleRun", "register"]
+__all__ = [
+    "ACTIONS",
+    "ActionContext",
+    "ActionKind",
+    "ActionSpec",
+    "RuleRun",
+    "Services",
+    "SkipRule",
+    "register",
+]

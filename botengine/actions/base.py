@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
@@ -23,6 +24,10 @@ from botengine.storage import Storage
 from botengine.types import JSONDict
 
 if TYPE_CHECKING:
+    import httpx
+
+    from botengine.actions.executor import RunPlan
+    from botengine.metrics import Metrics
     from botengine.wawp import WawpClient
 
 
@@ -32,16 +37,22 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+FollowUp = Callable[
+    ["ActionContext", "tuple[ActionSpec, ...]", float, "tuple[str, ...]"], Awaitable["JSONDict"]
+]
+"""Schedules `actions` to run `after` seconds from now, cancelled by the `unless` conditions."""
+
+
 @dataclass
 class Services:
     """What actions may reach: shared by every action of a running engine."""
 
     storage: Storage
     wawp: WawpClient | None = None
-    http: Any = None  # httpx.AsyncClient for webhooks
-    secrets: Mapping[str, str] = field(default_factory=dict)
-    files_dir: Any = None  # pathlib.Path the rules live in (pool files are relative to it)
-    schedule_later: Callable[..., Awaitable[JSONDict]] | None = None
+    http: httpx.AsyncClient | None = None  # for webhooks
+    metrics: Metrics | None = None
+    env: Mapping[str, str] = field(default_factory=dict)  # where `secrets.NAME` is looked up
+    follow_up: FollowUp | None = None  # schedules the actions of a `later`
 
 
 @dataclass
@@ -53,6 +64,8 @@ class ActionContext:
     index: str  # position in the rule: "0", "1", and "2.0" inside a `later`
     services: Services
     results: dict[str, Any] = field(default_factory=dict)
+    spec: ActionSpec | None = None
+    plan: RunPlan | None = None  # what is being run of the rule (a `later` schedules part of it)
 
     @property
     def idempotency_key(self) -> str:
@@ -78,6 +91,48 @@ class ActionSpec:
     location: str = ""  # "rules/shop.yaml:12", for messages
     nested: tuple[ActionSpec, ...] = ()  # the actions inside a `later`
 
+    @property
+    def rules_folder(self) -> Path:
+        """The folder of the rules file this action was written in (pool files are relative to it)."""
+        return Path(self.location.rpartition(":")[0] or ".").parent
+
+    def to_json(self) -> JSONDict:
+        """A plain-data copy, stored with retries and follow-ups so they survive a rules reload."""
+        return {
+            "kind": self.kind,
+            "params": _plain(self.params),
+            "index": self.index,
+            "retry": self.retry.model_dump(mode="json") if self.retry else None,
+            "timeout": self.timeout,
+            "as": self.result_as,
+            "location": self.location,
+            "nested": [spec.to_json() for spec in self.nested],
+        }
+
+    @classmethod
+    def from_json(cls, data: JSONDict) -> ActionSpec:
+        return cls(
+            kind=data["kind"],
+            params=data["params"],
+            index=data["index"],
+            retry=RetryPolicy.model_validate(data["retry"]) if data.get("retry") else None,
+            timeout=data.get("timeout"),
+            result_as=data.get("as"),
+            location=data.get("location", ""),
+            nested=tuple(cls.from_json(n) for n in data.get("nested") or ()),
+        )
+
+
+def _plain(value: Any) -> Any:
+    """YAML-loaded parameters as JSON data (YAML dates and the like become text)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
 
 @dataclass(frozen=True)
 class RuleRun:
@@ -91,6 +146,16 @@ class RuleRun:
 
 Run = Callable[[Any, ActionContext], Awaitable[JSONDict]]
 Preview = Callable[[Any, ActionContext], JSONDict]
+StaticCheck = Callable[[Any, Path], list[tuple[str, str]]]
+"""Load-time checks beyond the schema: (message, hint) per problem; gets the rules file's folder."""
+
+
+class SkipRule(Exception):
+    """Raised by an action to end its rule quietly: the rest of the rule is not run.
+
+    For expected business outcomes (a campaign's cap reached), not failures: nothing is retried
+    or dead-lettered.
+    """
 
 
 @dataclass(frozen=True)
@@ -98,7 +163,14 @@ class ActionKind:
     """One thing a rule can do.
 
     `shorthand` names the parameter a bare value fills (`reply: "hi"` is `reply: {text: "hi"}`).
-    `sends` marks kinds that post to WhatsApp (paced per session, printed in dry runs).
+    `sends` marks kinds that post to WhatsApp (paced per session).
+    `result_var` names the template variable later actions of the rule read the result from
+    (`{{ discount.code }}`), besides the `as:` name the rule may give.
+    `uses_secrets`: templates may read `secrets.NAME` (environment variables, redacted in logs,
+    dry runs and dead letters). Only kinds that talk to third parties get this, so a secret
+    cannot be written into a WhatsApp message.
+    `timeout`: seconds one attempt may take, unless the action says otherwise.
+    `dry_result`: the result a dry run pretends the action returned, so later templates render.
     """
 
     name: str
@@ -110,6 +182,11 @@ class ActionKind:
     shorthand: str | None = None
     sends: bool = False
     nested: str | None = None  # the parameter holding further actions (`later: {do: …}`)
+    result_var: str | None = None
+    uses_secrets: bool = False
+    timeout: float = 15.0
+    static_check: StaticCheck | None = None
+    dry_result: Callable[[Any, ActionContext], JSONDict] | None = None
 
     def expand(self, raw: Any) -> Any:
         """A bare value as the mapping it stands for."""

@@ -10,7 +10,8 @@ from botengine.types import JSONDict
 from botengine.wawp import MAX_TEXT, WawpClient
 
 
-def _wawp(ctx: ActionContext) -> WawpClient:
+def wawp_of(ctx: ActionContext) -> WawpClient:
+    """The Wawp client, or PermanentError when the engine has no credentials to call it with."""
     if ctx.services.wawp is None:
         raise PermanentError("no Wawp client is configured (set BOTENGINE_WAWP_TOKEN)")
     return ctx.services.wawp
@@ -35,7 +36,7 @@ async def run_reply(params: ReplyParams, ctx: ActionContext) -> JSONDict:
     if not event.chat.id:
         raise PermanentError(f"event type {event.type!r} has no chat to reply to")
     reply_to = event.message_id if params.quote else None
-    return await _wawp(ctx).send_text(event.session, event.chat.id, params.text, reply_to=reply_to)
+    return await wawp_of(ctx).send_text(event.session, event.chat.id, params.text, reply_to=reply_to)
 
 
 def preview_reply(params: ReplyParams, ctx: ActionContext) -> JSONDict:
@@ -63,7 +64,7 @@ async def run_send(params: SendParams, ctx: ActionContext) -> JSONDict:
     _check_length(params.text)
     if "@" not in params.to:
         raise PermanentError(f"'{params.to}' is not a full JID (like 447441429009@c.us or …@g.us)")
-    return await _wawp(ctx).send_text(ctx.event.session, params.to, params.text)
+    return await wawp_of(ctx).send_text(ctx.event.session, params.to, params.text)
 
 
 def preview_send(params: SendParams, ctx: ActionContext) -> JSONDict:
@@ -89,7 +90,7 @@ async def run_react(params: ReactParams, ctx: ActionContext) -> JSONDict:
     event = ctx.event
     if not event.message_id:
         raise PermanentError(f"event type {event.type!r} has no message to react to")
-    return await _wawp(ctx).react(event.session, event.chat.id, event.message_id, params.emoji)
+    return await wawp_of(ctx).react(event.session, event.chat.id, event.message_id, params.emoji)
 
 
 def preview_react(params: ReactParams, ctx: ActionContext) -> JSONDict:

@@ -1,19 +1,32 @@
 """From an action as written to the parameters it runs with: render templates, then validate.
 
-The one rendering path: live delivery, `serve --dry-run` and `botengine dry-run` all call
-`render_params`, so what a dry run shows is exactly what would be sent.
+The one rendering path: live delivery, `serve --dry-run`, `botengine dry-run` and inline tests all
+call `render_action`, so what a dry run shows is exactly what would be sent.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
+from botengine import secrets
 from botengine.actions.base import ACTIONS, ActionSpec, Params
 from botengine.errors import PermanentError, TemplateError
 from botengine.templating import render
+from botengine.types import JSONDict
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """An action's parameters for one event; `shown` is the form fit for logs (secrets redacted)."""
+
+    params: Params
+    shown: JSONDict
+    secrets: Mapping[str, str]
 
 
 def describe_validation(exc: ValidationError) -> str:
@@ -25,28 +38,49 @@ def describe_validation(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def render_params(spec: ActionSpec, variables: Mapping[str, Any]) -> Params:
+def render_action(
+    spec: ActionSpec, variables: Mapping[str, Any], env: Mapping[str, str] | None = None
+) -> Rendered:
     """The action's parameters rendered for this event; PermanentError when they do not hold.
 
     Nested actions (`later: {do: …}`) are left as written: they render when they run.
     """
     kind = ACTIONS[spec.kind]
     raw = spec.params
+    given: dict[str, str] = {}
+    if kind.uses_secrets:
+        names = secrets.referenced(raw)
+        if names:
+            env = os.environ if env is None else env
+            if problems := secrets.problems(names, env):
+                raise PermanentError(f"{spec.kind}{_where(spec)}: {'; '.join(problems)}")
+            given = secrets.lookup(names, env)
+        variables = {**variables, "secrets": given}
     if kind.nested and isinstance(raw, dict) and kind.nested in raw:
         outer = {k: v for k, v in raw.items() if k != kind.nested}
         rendered = {**_render(outer, variables, spec), kind.nested: raw[kind.nested]}
     else:
         rendered = _render(raw, variables, spec)
     try:
-        return kind.params.model_validate(rendered)
+        params = kind.params.model_validate(rendered)
     except ValidationError as exc:
-        where = f" ({spec.location})" if spec.location else ""
-        raise PermanentError(f"{spec.kind}{where}: {describe_validation(exc)}") from exc
+        detail = secrets.redact(describe_validation(exc), given)
+        raise PermanentError(f"{spec.kind}{_where(spec)}: {detail}") from exc
+    shown = secrets.redact(params.model_dump(mode="json", by_alias=True), given)
+    return Rendered(params, shown, given)
+
+
+def render_params(spec: ActionSpec, variables: Mapping[str, Any]) -> Params:
+    """Only the parameters (for callers that never show them)."""
+    return render_action(spec, variables).params
+
+
+def _where(spec: ActionSpec) -> str:
+    return f" ({spec.location})" if spec.location else ""
 
 
 def _render(value: Any, variables: Mapping[str, Any], spec: ActionSpec) -> Any:
     try:
         return render(value, variables)
     except TemplateError as exc:
-        where = f" ({spec.location})" if spec.location else ""
-        raise PermanentError(f"{spec.kind}{where}: {exc}") from exc
+        raise PermanentError(f"{spec.kind}{_where(spec)}: {exc}") from exc

@@ -10,19 +10,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
+from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from botengine.actions import ACTIONS, ActionContext
-from botengine.actions.base import Services
-from botengine.actions.render import render_params
-from botengine.errors import ActionError, BotengineError
+from botengine.actions import Services
+from botengine.actions.executor import ActionOutcome, Executor
+from botengine.errors import BotengineError
 from botengine.events import parse_envelope, view_of
+from botengine.processing import Processed, RuleProcessor
 from botengine.rules.engine import RuleSet
 from botengine.rules.inline_tests import run_tests
 from botengine.rules.loader import load
 from botengine.rules.model import schema_model
+from botengine.state import set_var
 from botengine.storage.memory import MemoryStorage
 
 
@@ -117,38 +121,50 @@ def cmd_dry_run(args: argparse.Namespace) -> int:
     return asyncio.run(_dry_run(rules, _read_events(args.events), as_json=args.json, explain=args.explain))
 
 
+async def dry_run_event(
+    rules: RuleSet,
+    body: bytes,
+    *,
+    now: datetime | None = None,
+    state: Mapping[str, Any] | None = None,
+) -> Processed:
+    """What the rules would do with one event, through the live path in dry-run mode.
+
+    On fresh in-memory storage (holding the chat `state` given): nothing the run does outlives
+    it. Raises BotengineError when the body is not a valid event.
+    """
+    parsed = parse_envelope(body)
+    if isinstance(parsed, list):
+        raise BotengineError(
+            "not a valid event: " + "; ".join(f"{p.field or 'body'}: {p.message}" for p in parsed)
+        )
+    view = view_of(parsed)
+    storage = MemoryStorage()
+    for var, value in (state or {}).items():
+        await set_var(storage, view.session, "chat", view.chat.id, var, value, None)
+    executor = Executor(Services(storage=storage, env=os.environ), dry_run=True)
+    processor = RuleProcessor(lambda: rules, storage, executor, dry_run=True)
+    return await processor.process(view, body, now=now)
+
+
 async def _dry_run(rules: RuleSet, events: list[tuple[str, bytes]], *, as_json: bool, explain: bool) -> int:
     status = 0
     for where, body in events:
-        parsed = parse_envelope(body)
-        if isinstance(parsed, list):
-            print(
-                f"{where}: not a valid event: "
-                + "; ".join(f"{p.field or 'body'}: {p.message}" for p in parsed),
-                file=sys.stderr,
-            )
+        try:
+            processed = await dry_run_event(rules, body)
+        except BotengineError as exc:
+            print(f"{where}: {exc}", file=sys.stderr)
             status = 1
             continue
-        view = view_of(parsed)
-        storage = MemoryStorage()  # fresh and private: nothing the run does outlives it
-        evaluation = await rules.evaluate(view, storage, dry_run=True)
+        view, evaluation = processed.view, processed.evaluation
         if not as_json:
             sender = view.sender.id if view.sender else "-"
             print(f"event {view.id} ({view.type}, chat {view.chat.id or '-'}, from {sender})")
         for run in evaluation.matches:
             if not as_json:
                 print(f"  rule {run.rule}: matched")
-            for spec in run.actions:
-                planned = _plan(spec, run.variables, view, run.rule, storage)
-                if as_json:
-                    print(json.dumps({"event": view.id, "rule": run.rule, **planned}, ensure_ascii=False))
-                else:
-                    shown = json.dumps(planned.get("preview") or planned.get("params"), ensure_ascii=False)
-                    print(
-                        f"    {spec.kind}: {shown}"
-                        if "error" not in planned
-                        else f"    {spec.kind}: ERROR {planned['error']}"
-                    )
+            for outcome in (o for o in processed.outcomes if o.rule == run.rule):
+                _print_planned(view.id, outcome, as_json)
         if not evaluation.matches and not as_json:
             print("  no rule matched")
         if explain and not as_json:
@@ -161,18 +177,23 @@ async def _dry_run(rules: RuleSet, events: list[tuple[str, bytes]], *, as_json: 
     return status
 
 
-def _plan(spec: Any, variables: Any, view: Any, rule: str, storage: MemoryStorage) -> dict[str, Any]:
-    try:
-        params = render_params(spec, variables)
-    except ActionError as exc:
-        return {"action": spec.kind, "index": spec.index, "error": str(exc)}
-    ctx = ActionContext(event=view, rule=rule, index=spec.index, services=Services(storage=storage))
-    return {
-        "action": spec.kind,
-        "index": spec.index,
-        "params": params.model_dump(mode="json"),
-        "preview": ACTIONS[spec.kind].preview(params, ctx),
-    }
+def _print_planned(event_id: str, outcome: ActionOutcome, as_json: bool) -> None:
+    if as_json:
+        planned: dict[str, Any] = {
+            "event": event_id,
+            "rule": outcome.rule,
+            "action": outcome.kind,
+            "index": outcome.index,
+        }
+        if outcome.status == "failed":
+            planned["error"] = outcome.detail
+        else:
+            planned.update(params=outcome.params, preview=outcome.preview)
+        print(json.dumps(planned, ensure_ascii=False))
+    elif outcome.status == "failed":
+        print(f"    {outcome.kind}: ERROR {outcome.detail}")
+    else:
+        print(f"    {outcome.kind}: {json.dumps(outcome.preview or outcome.params, ensure_ascii=False)}")
 
 
 # --- test --------------------------------------------------------------------------------------

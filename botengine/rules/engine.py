@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from botengine.actions import RuleRun
+from botengine.actions import ActionSpec, RuleRun
 from botengine.errors import ExpressionError, RulesError
 from botengine.events import EventView
 from botengine.rules.loader import CompiledRule, InlineTest, load
@@ -112,6 +113,22 @@ class RuleSet:
 
     def __len__(self) -> int:
         return len(self.rules)
+
+    @cached_property
+    def follows_activity(self) -> bool:
+        """True when a rule has a `later` with `unless:`: chat activity must then be recorded."""
+
+        def has_unless(specs: Sequence[ActionSpec]) -> bool:
+            return any(
+                (s.kind == "later" and isinstance(s.params, dict) and s.params.get("unless"))
+                or has_unless(s.nested)
+                for s in specs
+            )
+
+        return any(has_unless(rule.actions) for rule in self.rules)
+
+    def rule(self, name: str) -> CompiledRule | None:
+        return next((r for r in self.rules if r.name == name), None)
 
     def candidates(self, event_type: str) -> tuple[CompiledRule, ...]:
         return self._candidates(event_type).rules
@@ -219,10 +236,14 @@ class RuleSet:
             fired = held is None
         else:
             # add-if-absent: two events of the same chat racing cannot both fire the rule
-            fired = await storage.add(slot, until, ttl=rule.cooldown)
+            fired = await storage.add(slot, [until, view.id], ttl=rule.cooldown)
             held = None if fired else await storage.get(slot)
-        if fired:
+        # The event that started the cooldown fires again when it is redelivered or replayed:
+        # its actions then go through the ledger, which runs only what was not done.
+        if fired or (isinstance(held, list) and held[1:] == [view.id]):
             return TraceEntry(rule.name, "matched", location=rule.location)
+        if isinstance(held, list) and held:
+            held = held[0]
         when = datetime.fromtimestamp(float(held), UTC) if isinstance(held, int | float) else None
         reason = f"in cooldown until {when:%Y-%m-%d %H:%M:%S} UTC" if when else "in cooldown"
         return TraceEntry(rule.name, "cooldown", "cooldown", reason, rule.location)

@@ -18,16 +18,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from botengine.actions.render import render_params
 from botengine.errors import BotengineError
-from botengine.events import parse_envelope, view_of
 from botengine.rules.engine import RuleSet
 from botengine.rules.loader import InlineTest
-from botengine.state import set_var
-from botengine.storage.memory import MemoryStorage
 from botengine.testing import load_event, make_event
 
 _EVENT_FIELDS = {
@@ -71,19 +67,18 @@ def event_of(test: InlineTest) -> dict[str, Any]:
 async def planned_actions(
     rules: RuleSet, envelope: dict[str, Any], now: datetime | None, state: dict[str, Any]
 ) -> list[tuple[str, str, dict[str, Any]]]:
-    """(rule, action kind, rendered parameters) for every action the event would run."""
-    parsed = parse_envelope(json.dumps(envelope).encode())
-    if isinstance(parsed, list):
-        raise BotengineError("not a valid event: " + "; ".join(f"{p.field}: {p.message}" for p in parsed))
-    view = view_of(parsed)
-    storage = MemoryStorage()
-    for var, value in state.items():
-        await set_var(storage, view.session, "chat", view.chat.id, var, value, None)
-    evaluation = await rules.evaluate(view, storage, now=now or datetime.now(UTC), dry_run=True)
+    """(rule, action kind, rendered parameters) for every action the event would run.
+
+    An action that cannot render fails the test with its error (it would fail live too).
+    """
+    from botengine.rules.commands import dry_run_event
+
+    processed = await dry_run_event(rules, json.dumps(envelope).encode(), now=now, state=state)
     planned = []
-    for run in evaluation.matches:
-        for spec in run.actions:
-            planned.append((run.rule, spec.kind, render_params(spec, run.variables).model_dump(mode="json")))
+    for outcome in processed.outcomes:
+        if outcome.status == "failed":
+            raise BotengineError(f"rule {outcome.rule}, action {outcome.kind}: {outcome.detail}")
+        planned.append((outcome.rule, outcome.kind, outcome.params or {}))
     return planned
 
 

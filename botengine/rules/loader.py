@@ -11,6 +11,7 @@ The whole set is read, then checked as a unit: one mistake anywhere means the se
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from botengine import secrets
 from botengine.actions import ACTIONS, ActionSpec
 from botengine.durations import parse_duration
 from botengine.errors import ExpressionError, TemplateError
@@ -32,6 +34,7 @@ from botengine.rules.triggers import TRIGGERS, Check, CompileContext, TriggerErr
 from botengine.rules.variables import VARIABLES
 from botengine.rules.yamlfile import Mark, MarkedDict, YamlSyntaxError, load_yaml, mark_of
 from botengine.templating import names_used as _names_used
+from botengine.textlists import read_list
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -112,12 +115,6 @@ def rule_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[Prob
             problems.append(Problem(str(path), 1, 1, "no such file or directory"))
     list_files = sorted({p for d in dict.fromkeys(list_dirs) if d.is_dir() for p in d.glob("*.txt")})
     return files, list_files, problems
-
-
-def read_list(text: str) -> tuple[str, ...]:
-    """One entry a line; blank lines and `#` comments ignored; duplicates kept once."""
-    entries = (line.split("#", 1)[0].strip() for line in text.splitlines())
-    return tuple(dict.fromkeys(e for e in entries if e))
 
 
 # --- the loader --------------------------------------------------------------------------------
@@ -322,8 +319,14 @@ class _FileLoader:
             spec = self.action((*base, position), prefix, item, known, f"{index_prefix}{position}")
             if spec is not None:
                 specs.append(spec)
-                if spec.result_as:
-                    known.add(spec.result_as)  # later actions (not earlier ones) may use it
+            # Later actions (not earlier ones) may use its result; even when the action itself
+            # has a mistake, so that one mistake is reported once, not again in every use.
+            if isinstance(item, dict):
+                if isinstance(item.get("as"), str):
+                    known.add(item["as"])
+                for word in item:
+                    if word in ACTIONS and (result_var := ACTIONS[word].result_var):
+                        known.add(result_var)
         return specs
 
     def action(
@@ -365,6 +368,8 @@ class _FileLoader:
         if not self.params_valid(where, prefix, name, params) or not self.templates_valid(
             where, prefix, name, params, known
         ):
+            return None
+        if not self.static_checks(where, prefix, name, params):
             return None
         return ActionSpec(
             kind=name,
@@ -440,9 +445,46 @@ class _FileLoader:
                 return None
         return node
 
+    def static_checks(self, where: tuple[Any, ...], prefix: str, name: str, params: Any) -> bool:
+        """The kind's own load-time checks (a pool file exists…), when its parameters are final."""
+        check = ACTIONS[name].static_check
+        if check is None:
+            return True
+        try:
+            model = ACTIONS[name].params.model_validate(params)
+        except ValidationError:
+            return True  # templated values: checked when they render
+        found = check(model, self.path.parent)
+        for message, hint in found:
+            self.problem(self.at(*where, name), f"{prefix}{name}: {message}", hint)
+        return not found
+
+    def secrets_valid(self, where: tuple[Any, ...], prefix: str, name: str, params: Any) -> bool:
+        nested = ACTIONS[name].nested
+        own = {k: v for k, v in params.items() if k != nested} if isinstance(params, dict) else params
+        names = secrets.referenced(own)
+        if names and not ACTIONS[name].uses_secrets:
+            self.problem(
+                self.at(*where, name),
+                f"{prefix}{name}: secrets cannot be used here",
+                "secrets go only to other systems (webhook), never into WhatsApp messages",
+            )
+            return False
+        ok = True
+        for problem in secrets.problems(names, os.environ):
+            reserved = problem.endswith("cannot be used in rules")
+            hint = "" if reserved else "set it in the engine's environment before the rule fires"
+            self.problem(self.at(*where, name), f"{prefix}{name}: {problem}", hint, warning=not reserved)
+            ok = ok and not reserved
+        return ok
+
     def templates_valid(
         self, where: tuple[Any, ...], prefix: str, name: str, params: Any, known: set[str]
     ) -> bool:
+        if not self.secrets_valid(where, prefix, name, params):
+            return False
+        if ACTIONS[name].uses_secrets:
+            known = known | {"secrets"}
         ok = True
         nested = ACTIONS[name].nested
         for loc, text in _strings(params, skip=nested):

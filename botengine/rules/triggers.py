@@ -119,6 +119,13 @@ class InList(BaseModel):
     in_: str = Field(alias="in", description="name of a list file in lists/ (without .txt)")
 
 
+class NotInList(BaseModel):
+    """`{not_in: members}`: anyone who is not in the named list file lists/members.txt."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    not_in: str = Field(description="name of a list file in lists/ (without .txt)")
+
+
 class TextPattern(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     pattern: str = Field(description="regular expression searched in the text")
@@ -136,7 +143,7 @@ class HoursWindow(BaseModel):
 
 
 Words = str | list[str]
-JidMatch = str | list[str] | InList
+JidMatch = str | list[str] | InList | NotInList
 KeywordMatch = str | list[str] | InList
 Scalar = str | int | float | bool | None
 
@@ -213,7 +220,10 @@ def _chat(value: Any, ctx: CompileContext) -> Check:
 
 
 def _jid_patterns(value: Any, ctx: CompileContext, what: str) -> tuple[Callable[[str], bool], str]:
-    """A matcher for full JIDs or glob patterns of them; lists come from `in:`."""
+    """A matcher for full JIDs or glob patterns of them; lists come from `in:` (or `not_in:`)."""
+    if isinstance(value, NotInList):
+        inside, _ = _jid_patterns(InList(**{"in": value.not_in}), ctx, what)
+        return (lambda jid: not inside(jid)), f"outside list {value.not_in!r}"
     if isinstance(value, InList):
         entries = list(ctx.named_list(value.in_))
         label = f"in list {value.in_!r}"
@@ -269,7 +279,10 @@ def _participant(value: Any, ctx: CompileContext) -> Check:
 
     def check(m: MatchContext) -> str | None:
         people = m.view.group.participants if m.view.group else ()
-        if any(matches(p) for p in people):
+        # the rule is about the people who matched: `participants` (and `remove`) mean them
+        chosen = [p for p in people if matches(p)]
+        if chosen:
+            m.groups.update(participants=chosen, participant=chosen[0])
             return None
         return f"participants {', '.join(people) or '(none)'} are not {label}"
 

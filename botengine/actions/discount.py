@@ -1,0 +1,220 @@
+"""`discount`: one code per person per campaign — generated, or taken from a pool file.
+
+    - discount: {campaign: spring, prefix: "SPRING-", expires: 7d, cap: 500}
+    - reply: "Here is your code: {{ discount.code }}"
+
+The same person asking twice gets the same code, never two, even when both events are processed
+at once: the assignment is an add-if-absent. A campaign's `cap` is counted atomically too; once
+it is reached the rule ends quietly (nothing is sent, nothing is dead-lettered). With `pool:`,
+codes come in file order from a text file beside the rules (one code a line); an exhausted pool
+is an error an operator must see (add codes, then replay the dead letters).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import secrets
+import sys
+import time
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from botengine.actions.base import ActionContext, ActionKind, Params, SkipRule
+from botengine.durations import Duration
+from botengine.errors import PermanentError
+from botengine.storage import Storage
+from botengine.storage.keys import key, split
+from botengine.textlists import read_list
+from botengine.types import JSONDict
+
+ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read aloud and type
+
+
+class DiscountParams(Params):
+    campaign: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="the campaign's name")
+    prefix: str = Field("", max_length=20, description="text before the random part, e.g. SPRING-")
+    length: int = Field(8, ge=4, le=32, description="random characters in a generated code")
+    pool: str | None = Field(None, description="a file of pre-made codes, one a line (beside the rules)")
+    per: Literal["sender", "chat"] = Field("sender", description="one code per sender, or per chat")
+    expires: Duration | None = Field(None, description="how long a code stays valid, e.g. 7d")
+    cap: int | None = Field(None, ge=1, description="at most this many codes for the campaign")
+
+
+def _assignment_key(campaign: str, recipient: str) -> str:
+    return key("discount", campaign, "to", recipient)
+
+
+def _recipient(params: DiscountParams, ctx: ActionContext) -> str:
+    event = ctx.event
+    who = event.chat.id if params.per == "chat" else (event.sender.id if event.sender else "")
+    if not who:
+        raise PermanentError(f"discount: the event names no {params.per} to give a code to")
+    return who
+
+
+@lru_cache(maxsize=64)
+def _pool_codes(path: Path, mtime_ns: int) -> tuple[str, ...]:
+    return read_list(path.read_text(encoding="utf-8"))
+
+
+def pool_codes(path: Path) -> tuple[str, ...]:
+    """The pool file's codes, read again only when the file changed."""
+    try:
+        return _pool_codes(path, path.stat().st_mtime_ns)
+    except OSError as exc:
+        raise PermanentError(f"discount: cannot read the pool file {path}: {exc.strerror}") from exc
+
+
+async def _new_code(params: DiscountParams, ctx: ActionContext, storage: Storage) -> str:
+    if params.pool is not None:
+        assert ctx.spec is not None
+        path = ctx.spec.rules_folder / params.pool
+        codes = pool_codes(path)
+        taken = await storage.incr(key("discount", params.campaign, "pool-next"))
+        if taken > len(codes):
+            raise PermanentError(
+                f"discount: the pool {params.pool} is used up ({len(codes)} codes issued); "
+                "add codes to the file, then replay the dead letters"
+            )
+        return codes[taken - 1]
+    while True:  # a clash is about one in a trillion; the add makes it impossible, not unlikely
+        code = params.prefix + "".join(secrets.choice(ALPHABET) for _ in range(params.length))
+        if await storage.add(key("discount", params.campaign, "code", code), _recipient(params, ctx)):
+            return code
+
+
+async def run_discount(params: DiscountParams, ctx: ActionContext) -> JSONDict:
+    storage = ctx.services.storage
+    recipient = _recipient(params, ctx)
+    slot = _assignment_key(params.campaign, recipient)
+    existing = await storage.get(slot)
+    if isinstance(existing, dict):
+        return {**existing, "new": False}
+    count_key = key("discount", params.campaign, "issued")
+    if params.cap is not None:
+        issued = await storage.incr(count_key)
+        if issued > params.cap:
+            await storage.incr(count_key, -1)
+            raise SkipRule(f"campaign {params.campaign!r} reached its cap of {params.cap} codes")
+    code = await _new_code(params, ctx, storage)
+    now = time.time()
+    record: JSONDict = {
+        "code": code,
+        "campaign": params.campaign,
+        "recipient": recipient,
+        "issued_at": datetime.fromtimestamp(now, UTC).isoformat(),
+        "expires_at": (
+            datetime.fromtimestamp(now + params.expires, UTC).isoformat() if params.expires else None
+        ),
+        "event_id": ctx.event.id,
+        "session": ctx.event.session,
+    }
+    if await storage.add(slot, record):
+        if params.cap is None:
+            await storage.incr(count_key)
+        return {**record, "new": True}
+    # Another event for the same person won the race: theirs is the code (a pooled one is spent).
+    if params.cap is not None:
+        await storage.incr(count_key, -1)
+    winner = await storage.get(slot)
+    if not isinstance(winner, dict):
+        raise PermanentError("discount: the code assignment vanished while being read")
+    return {**winner, "new": False}
+
+
+def preview_discount(params: DiscountParams, ctx: ActionContext) -> JSONDict:
+    source = f"from {params.pool}" if params.pool else f"{params.prefix}+{params.length} random"
+    return {"campaign": params.campaign, "to": _recipient(params, ctx), "code": source}
+
+
+def dry_result_discount(params: DiscountParams, ctx: ActionContext) -> JSONDict:
+    return {
+        "code": f"{params.prefix}{'X' * params.length}" if not params.pool else "POOL-CODE",
+        "campaign": params.campaign,
+        "expires_at": None,
+        "new": True,
+        "dry_run": True,
+    }
+
+
+def check_discount(params: DiscountParams, folder: Path) -> list[tuple[str, str]]:
+    if params.pool is None or "{{" in params.pool:
+        return []
+    path = folder / params.pool
+    if not path.is_file():
+        return [(f"no such pool file {params.pool!r}", "the path is relative to this rules file")]
+    if not pool_codes(path):
+        return [(f"the pool file {params.pool!r} holds no codes", "one code a line")]
+    return []
+
+
+DISCOUNT = ActionKind(
+    name="discount",
+    params=DiscountParams,
+    run=run_discount,
+    preview=preview_discount,
+    summary="Give the sender a discount code for a campaign (the same code if they ask again); "
+    "later actions read {{ discount.code }}.",
+    example='discount: {campaign: spring, prefix: "SPRING-", expires: 7d}',
+    shorthand="campaign",
+    result_var="discount",
+    static_check=check_discount,
+    dry_result=dry_result_discount,
+)
+
+
+# --- botengine codes: list and export issued codes ---------------------------------------------
+
+
+async def issued_codes(storage: Storage, campaign: str) -> list[JSONDict]:
+    """Every code issued for `campaign`, oldest first."""
+    found = [v for _, v in await storage.scan(key("discount", campaign, "to", "")) if isinstance(v, dict)]
+    return sorted(found, key=lambda r: str(r.get("issued_at", "")))
+
+
+async def campaigns(storage: Storage) -> list[str]:
+    names = {split(k)[0] for k, _ in await storage.scan(key("discount", ""))}
+    return sorted(names)
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    codes = sub.add_parser("codes", help="list or export the discount codes issued")
+    codes.add_argument("campaign", nargs="?", help="the campaign (default: list the campaigns)")
+    codes.add_argument("--csv", action="store_true", help="CSV on standard output, for spreadsheets")
+    codes.add_argument("--data-dir", default=None, help="the engine's data directory")
+    codes.set_defaults(run=cmd_codes)
+
+
+def cmd_codes(args: argparse.Namespace) -> int:
+    from botengine.app import open_storage
+    from botengine.config import Settings
+
+    storage = open_storage(Settings.load({"data_dir": args.data_dir}))
+
+    async def main() -> int:
+        try:
+            if not args.campaign:
+                for name in await campaigns(storage):
+                    print(name)
+                return 0
+            records = await issued_codes(storage, args.campaign)
+        finally:
+            await storage.close()
+        if args.csv:
+            fields = ["code", "recipient", "issued_at", "expires_at", "session", "event_id"]
+            writer = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(records)
+        else:
+            for r in records:
+                print(f"{r['code']}\t{r['recipient']}\t{r['issued_at']}\texpires {r['expires_at'] or '-'}")
+            print(f"{len(records)} code(s) issued for {args.campaign}", file=sys.stderr)
+        return 0
+
+    return asyncio.run(main())

@@ -1,0 +1,117 @@
+"""What the worker does with an event, and the scheduler with a job.
+
+    event (from the queue) ─► view ─► activity facts ─► rules (the live set) ─► executor
+    job (from the store)   ─► retry / follow-up: executor │ replay of an event: back in the queue
+
+One event is evaluated entirely by one version of the rules (read once, at the start). With
+dry-run on, the rules are evaluated without writing anything (no cooldowns, no activity) and
+every action is logged instead of performed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from botengine import activity
+from botengine.actions.executor import ActionOutcome, Executor, RunPlan, summary_of
+from botengine.events import EventView, parse_envelope, view_of
+from botengine.metrics import Metrics
+from botengine.rules.engine import Evaluation, RuleSet
+from botengine.storage import Incoming, Job, Storage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Processed:
+    """One event's trip through the rules: for the event trace (dashboard) and tests."""
+
+    view: EventView
+    evaluation: Evaluation
+    outcomes: list[ActionOutcome] = field(default_factory=list)
+    summary: str = ""
+
+
+TraceSink = Callable[[Processed], object]
+
+
+class RuleProcessor:
+    """The worker's processor: one event in, its rules evaluated and their actions run."""
+
+    def __init__(
+        self,
+        rules: Callable[[], RuleSet],
+        storage: Storage,
+        executor: Executor,
+        metrics: Metrics | None = None,
+        *,
+        dry_run: bool = False,
+    ) -> None:
+        self.rules = rules
+        self.storage = storage
+        self.executor = executor
+        self.metrics = metrics
+        self.dry_run = dry_run
+        self.listeners: list[TraceSink] = []
+
+    async def __call__(self, event: Incoming) -> str:
+        parsed = parse_envelope(event.body)
+        if isinstance(parsed, list):  # validated at the edge; only a tampered store gets here
+            raise ValueError("the queued event is not a valid event: " + parsed[0].message)
+        return (await self.process(view_of(parsed), event.body)).summary
+
+    async def process(self, view: EventView, body: bytes, *, now: datetime | None = None) -> Processed:
+        """Evaluate and act on one event; `now` fixes the time rules see (tests, dry runs)."""
+        rules = self.rules()  # once: the whole event sees one version
+        if not self.dry_run and rules.follows_activity:
+            await activity.record(self.storage, view)
+        evaluation = await rules.evaluate(view, self.storage, now=now, dry_run=self.dry_run)
+        result = Processed(view, evaluation)
+        for run in evaluation.matches:
+            result.outcomes += await self.executor.run_rule(view, run, body)
+        result.summary = summary_of(result.outcomes, len(evaluation.matches))
+        for listener in self.listeners:
+            listener(result)
+        return result
+
+    async def run_job(self, job: Job) -> None:
+        """The scheduler's runner: a retry or follow-up (`run`) or a replayed event (`requeue`)."""
+        kind = job.data.get("type")
+        if self.metrics is not None:
+            self.metrics.jobs_run.labels(str(kind)).inc()
+        if kind == "run":
+            await self._run_plan(RunPlan.from_json(job.data["plan"]))
+        elif kind == "requeue":
+            data = job.data
+            incoming = Incoming(
+                data["session"],
+                data["event_id"],
+                data["event_type"],
+                data["chat"],
+                data["event"].encode(),
+                time.time(),
+            )
+            await self.storage.requeue(incoming)
+        else:
+            raise ValueError(f"unknown job type {kind!r}")
+
+    async def _run_plan(self, plan: RunPlan) -> None:
+        view = plan.view()
+        if plan.unless:
+            reason = await activity.cancelled_by(
+                self.storage, plan.session, plan.chat, plan.unless, plan.since
+            )
+            if reason is not None:
+                log.info(
+                    "follow-up cancelled: %s",
+                    reason,
+                    extra={"fields": {"rule": plan.rule, "event_id": plan.event_id, "chat": plan.chat}},
+                )
+                if self.metrics is not None:
+                    self.metrics.follow_ups_cancelled.labels(reason).inc()
+                return
+        await self.executor.run_plan(view, plan)

@@ -1,0 +1,86 @@
+"""The scheduler: runs jobs from the store when they fall due — retries, follow-ups, replays.
+
+Jobs live in the store (storage.schedule), so they survive restarts. A job is leased while it
+runs and forgotten only after it ran; one interrupted by a crash runs again after the restart,
+which the idempotency ledger makes harmless. Jobs run concurrently, so one slow retry never
+holds back the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from botengine.dlq import record_crash
+from botengine.errors import StorageError
+from botengine.storage import Job, Storage
+
+log = logging.getLogger(__name__)
+
+JobRunner = Callable[[Job], Awaitable[None]]
+
+
+class Scheduler:
+    def __init__(self, storage: Storage, run: JobRunner, *, poll: float = 0.2, concurrency: int = 32) -> None:
+        self.storage = storage
+        self.run = run
+        self.poll = poll
+        self.concurrency = max(1, concurrency)
+        self._running: set[asyncio.Task[None]] = set()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    def start(self) -> None:
+        self._loop_task = asyncio.create_task(self._loop(), name="botengine-scheduler")
+
+    def wake(self) -> None:
+        """Look for due jobs now rather than at the next poll (a replay was just scheduled)."""
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        while True:
+            free = self.concurrency - len(self._running)
+            jobs: list[Job] = []
+            if free > 0:
+                try:
+                    jobs = await self.storage.take_due(time.time(), free)
+                except StorageError as exc:
+                    log.error("cannot read scheduled jobs: %s", exc)
+            for job in jobs:
+                task = asyncio.create_task(self._run_one(job), name=f"job-{job.id[:40]}")
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+            if not jobs or free <= len(jobs):
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.poll):
+                        await self._wake.wait()
+
+    async def _run_one(self, job: Job) -> None:
+        try:
+            await self.run(job)
+        except asyncio.CancelledError:
+            raise  # shutting down: the job stays in the store and runs after the restart
+        except Exception as exc:
+            log.exception("job %s failed; it goes to the dead-letter queue", job.id.replace("\x1f", " "))
+            await self._dead_letter(job, exc)
+        try:
+            await self.storage.finish(job.id)
+        except StorageError as exc:
+            log.error("cannot mark job %s done (it will run again): %s", job.id, exc)
+
+    async def _dead_letter(self, job: Job, exc: Exception) -> None:
+        await record_crash(self.storage, {"kind": "job", "job_id": job.id, "data": job.data}, exc)
+
+    async def stop(self, grace: float) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        if self._running:
+            _, pending = await asyncio.wait(set(self._running), timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)

@@ -1,0 +1,95 @@
+"""The webhook action: templated calls, secrets by name (never shown), the answer for later actions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from botengine.rules.loader import load
+from botengine.testing import FakeWawp, make_event
+from tests.actions.conftest import EngineFactory
+from tests.rules_helpers import write_rules
+
+CRM = """
+rules:
+  - name: crm
+    if: {chat: contact}
+    do:
+      - webhook:
+          url: "WAWP/hooks/crm"
+          method: PUT
+          headers: {Authorization: "Bearer {{ secrets.CRM_TOKEN }}"}
+          query: {source: whatsapp}
+          json: {from: "{{ sender.id }}", text: "{{ text }}", session: "{{ session }}"}
+        as: ticket
+      - reply: "Ticket {{ ticket.json.n }} ({{ webhook.status }})"
+"""
+
+
+def test_webhook_call_with_secret_and_result(engine: EngineFactory, fake: FakeWawp) -> None:
+    rules = CRM.replace("WAWP", fake.url)  # type: ignore[attr-defined]
+    fake.respond("crm", status=201, json={"n": 42})
+    with engine(rules, env={"CRM_TOKEN": "s3cr3t-token"}) as bot:
+        event = make_event(text="my order is late", sender="15550001111@c.us", session="shop")
+        bot.post(event)
+        [call] = fake.wait_for(1, "/hooks/crm")
+        [reply] = fake.wait_for(1, "/v2/send/text")
+    assert call.method == "PUT"
+    assert call.headers["authorization"] == "Bearer s3cr3t-token"
+    assert call.headers["idempotency-key"] == f"shop:{event['id']}:crm:0"
+    assert call.query == {"source": "whatsapp"}
+    assert call.json == {"from": "15550001111@c.us", "text": "my order is late", "session": "shop"}
+    assert reply.json["message"] == "Ticket 42 (201)"
+
+
+def test_a_failed_webhook_dead_letter_never_holds_the_secret(engine: EngineFactory, fake: FakeWawp) -> None:
+    rules = CRM.replace("WAWP", fake.url)  # type: ignore[attr-defined]
+    fake.fail("400", times=1, path="/hooks/crm")
+    with engine(rules, env={"CRM_TOKEN": "s3cr3t-token"}) as bot:
+        bot.post(make_event(text="hello"))
+        [(_, letter)] = bot.wait_until(bot.dead_letters, what="a dead letter")
+    assert "s3cr3t-token" not in str(letter)
+    assert letter["params"]["headers"] == {"Authorization": "Bearer «secret CRM_TOKEN»"}
+    assert letter["params"]["json"]["text"] == "hello"
+
+
+def test_a_missing_secret_is_a_clear_error(engine: EngineFactory, fake: FakeWawp) -> None:
+    rules = CRM.replace("WAWP", fake.url)  # type: ignore[attr-defined]
+    with engine(rules) as bot:
+        bot.post(make_event(text="hello"))
+        [(_, letter)] = bot.wait_until(bot.dead_letters, what="a dead letter")
+    assert "the environment variable CRM_TOKEN is not set" in letter["errors"][0]["error"]
+    assert fake.calls_to("/hooks/crm") == []
+
+
+def test_check_refuses_secrets_in_whatsapp_messages_and_the_engines_own(tmp_path: Path) -> None:
+    write_rules(
+        tmp_path,
+        """
+        rules:
+          - name: leak
+            do: [{reply: "token {{ secrets.CRM_TOKEN }}"}]
+          - name: steal
+            do: [{webhook: {url: "https://x.example/{{ secrets.BOTENGINE_WAWP_TOKEN }}"}}]
+        """,
+    )
+    messages = [str(p) for p in load([tmp_path]).errors]
+    assert any("rule 'leak': reply: secrets cannot be used here" in m for m in messages)
+    assert any("secrets.BOTENGINE_WAWP_TOKEN: the engine's own settings" in m for m in messages)
+
+
+def test_check_knows_results_of_earlier_actions_only(tmp_path: Path) -> None:
+    write_rules(
+        tmp_path,
+        """
+        rules:
+          - name: early
+            do:
+              - reply: "{{ webhook.status }}"
+              - webhook: https://x.example/a
+              - reply: "{{ webhook.status }} {{ disount.code }}"
+        """,
+    )
+    messages = [str(p) for p in load([tmp_path]).errors]
+    assert len(messages) == 2
+    assert ":5:" in messages[0] and "unknown variable 'webhook'" in messages[0]
+    assert "unknown variable 'disount'" in messages[1]
