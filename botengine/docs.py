@@ -1,6 +1,7 @@
 """Documentation generated from the code, so it cannot drift: `scripts/docs` rewrites it all.
 
     README.md               <!-- config:start --> … the configuration reference (config.OPTIONS)
+    docs/reference.md       every trigger and action: meaning, example, parameters (registries)
     docs/rules.schema.json  the JSON Schema of a rules file (for editors)
 
 tests/test_docs.py compares each with what this module would write.
@@ -10,10 +11,16 @@ from __future__ import annotations
 
 import json
 import re
+import types
+import typing
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
 
 from botengine.config import reference_table
+from botengine.durations import Duration, format_duration
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,10 +38,91 @@ def schema_text() -> str:
     return json.dumps(rules_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+_PLAIN = {str: "text", int: "number", float: "number", bool: "yes/no", type(None): "none", dict: "mapping"}
+
+
+def _type_name(annotation: Any) -> str:
+    """A parameter's type in words a rule author reads: `text or list of text`."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if annotation is Duration:
+        return "duration"
+    if origin is typing.Literal:
+        return "one of " + ", ".join(f"`{a}`" for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in args if a is not type(None))
+    if origin is list:
+        return f"list of {_type_name(args[0])}" if args else "list"
+    if origin is dict:
+        return "mapping"
+    if origin is typing.Annotated:
+        return "duration" if annotation == Duration else _type_name(args[0])
+    if annotation is Any:
+        return "any"
+    return _PLAIN.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def _default(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value >= 60:
+        return f"`{format_duration(value)}`"
+    return f"`{json.dumps(value, ensure_ascii=False)}`"
+
+
+def _fields_table(params: type[BaseModel]) -> list[str]:
+    rows = ["| parameter | type | default | meaning |", "|---|---|---|---|"]
+    for name, info in params.model_fields.items():
+        default = "required" if info.is_required() else _default(info.get_default(call_default_factory=True))
+        rows.append(
+            f"| `{info.alias or name}` | {_cell(_type_name(info.rebuild_annotation()))} | {_cell(default)} "
+            f"| {_cell(info.description or '')} |"
+        )
+    return rows
+
+
+def reference() -> str:
+    """docs/reference.md: generated from the trigger and action registries."""
+    from botengine.actions import ACTIONS
+    from botengine.rules.triggers import TRIGGERS
+
+    out = [
+        "# Rule reference",
+        "",
+        "Generated from the code by `scripts/docs` (do not edit by hand); every example here is",
+        "loaded and checked by the test suite. The language itself is explained in",
+        "[rules.md](rules.md), delivery (retries, dead letters, replay) in [actions.md](actions.md).",
+        "",
+        "## Triggers (`if:`)",
+        "",
+        "| trigger | meaning | example |",
+        "|---|---|---|",
+    ]
+    for name, trigger in TRIGGERS.items():
+        out.append(f"| `{name}` | {_cell(trigger.summary)} | `{_cell(trigger.example)}` |")
+    out += ["", "## Actions (`do:`)", ""]
+    out.append(
+        "Options on every action: `retry:` (a retry policy), `timeout:` (e.g. `10s`), `as:` (a name "
+        "later actions read the result under)."
+    )
+    for name, kind in ACTIONS.items():
+        out += ["", f"### `{name}`", "", kind.summary, "", "```yaml", f"- {kind.example}", "```", ""]
+        if kind.shorthand:
+            out += [f"A bare value fills `{kind.shorthand}`.", ""]
+        out += _fields_table(kind.params)
+    return "\n".join(out) + "\n"
+
+
 BLOCKS: dict[tuple[str, str], Callable[[], str]] = {
     ("README.md", "config"): reference_table,
 }
 FILES: dict[str, Callable[[], str]] = {
+    "docs/reference.md": reference,
     "docs/rules.schema.json": schema_text,
 }
 

@@ -4,10 +4,15 @@
 from __future__ import annotations
 
 import re
+import textwrap
+from pathlib import Path
 
 import pytest
 
+from botengine.actions import ACTIONS
 from botengine.docs import BLOCKS, FILES
+from botengine.rules.loader import load
+from botengine.rules.triggers import TRIGGERS
 from tests.conftest import REPO
 
 
@@ -33,3 +38,22 @@ def test_readme_opens_with_the_two_commands() -> None:
     assert "scripts/run" in "\n".join(head)
     assert "scripts/test" in "\n".join(head)
     assert (REPO / ".ci" / "run").read_text().strip().endswith('scripts/test"')
+
+
+def _loads_clean(tmp_path: Path, rule_body: str) -> list[str]:
+    (tmp_path / "lists").mkdir(exist_ok=True)
+    (tmp_path / "lists" / "vip.txt").write_text("447441429009@c.us\n")
+    (tmp_path / "r.yaml").write_text("rules:\n  - name: example\n" + textwrap.indent(rule_body, "    "))
+    return [str(p) for p in load([tmp_path]).errors]
+
+
+@pytest.mark.parametrize("name", list(TRIGGERS))
+def test_every_trigger_example_in_the_reference_loads(tmp_path: Path, name: str) -> None:
+    example = TRIGGERS[name].example
+    body = f"{example}\ndo: [{{log: x}}]\n" if name == "on" else f"if:\n  {example}\ndo: [{{log: x}}]\n"
+    assert _loads_clean(tmp_path, body) == []
+
+
+@pytest.mark.parametrize("name", list(ACTIONS))
+def test_every_action_example_in_the_reference_loads(tmp_path: Path, name: str) -> None:
+    assert _loads_clean(tmp_path, f"do:\n  - {ACTIONS[name].example}\n") == []

@@ -68,7 +68,7 @@ SET = ActionKind(
 
 class ClearParams(Params):
     var: str = Field(pattern=_VAR, description="the variable to forget")
-    scope: Literal["chat", "sender"] = "chat"
+    scope: Literal["chat", "sender"] = Field("chat", description="as it was set: per chat, or per sender")
 
 
 async def run_clear(params: ClearParams, ctx: ActionContext) -> JSONDict:
@@ -95,7 +95,7 @@ CLEAR = ActionKind(
 class CountParams(Params):
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$", description="the counter's name")
     by: str = Field("", max_length=64, description="a breakdown, e.g. {{ emoji }} (a template)")
-    amount: int = Field(1, ge=-1_000_000, le=1_000_000)
+    amount: int = Field(1, ge=-1_000_000, le=1_000_000, description="how much to add (negative: take away)")
 
 
 def counter_key(name: str, by: str) -> str:
@@ -126,7 +126,7 @@ COUNT = ActionKind(
 
 class LogParams(Params):
     text: str = Field(min_length=1, max_length=4000, description="the line (a template)")
-    level: Literal["info", "warning", "error"] = "info"
+    level: Literal["info", "warning", "error"] = Field("info", description="how the line is marked")
 
 
 async def run_log(params: LogParams, ctx: ActionContext) -> JSONDict:

@@ -30,7 +30,7 @@ class WebhookParams(Params):
     model_config = ConfigDict(populate_by_name=True)
 
     url: str = Field(pattern=r"^https?://", description="where to send it (http:// or https://)")
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = Field("POST", description="the HTTP method")
     headers: dict[str, str] = Field(default_factory=dict, description="extra request headers")
     query: dict[str, str] = Field(default_factory=dict, description="query string parameters")
     body: Any = Field(None, alias="json", description="a JSON body (strings inside are templates)")
