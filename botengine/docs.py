@@ -118,8 +118,25 @@ def reference() -> str:
     return "\n".join(out) + "\n"
 
 
+def metrics_table() -> str:
+    """Every metric the engine exports, from a live Metrics object."""
+    from prometheus_client.metrics import MetricWrapperBase
+
+    from botengine.metrics import Metrics
+
+    rows = ["| metric | type | labels | meaning |", "|---|---|---|---|"]
+    for metric in vars(Metrics()).values():
+        if isinstance(metric, MetricWrapperBase):
+            kind = metric._type
+            name = metric._name + ("_total" if kind == "counter" else "")
+            labels = ", ".join(f"`{label}`" for label in metric._labelnames)
+            rows.append(f"| `{name}` | {kind} | {labels} | {_cell(metric._documentation)} |")
+    return "\n".join(rows)
+
+
 BLOCKS: dict[tuple[str, str], Callable[[], str]] = {
     ("README.md", "config"): reference_table,
+    ("docs/operations.md", "metrics"): metrics_table,
 }
 FILES: dict[str, Callable[[], str]] = {
     "docs/reference.md": reference,

@@ -39,8 +39,9 @@ class JsonFormatter(logging.Formatter):
 
 
 def _text(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return json.dumps(text, ensure_ascii=False) if (" " in text or not text) else text
+    if not isinstance(value, str):  # numbers, mappings, lists: their JSON reads as it is
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return json.dumps(value, ensure_ascii=False) if (" " in value or not value) else value
 
 
 def configure_logging(*, json_lines: bool = False, level: str = "info") -> None:

@@ -16,6 +16,7 @@ _REFERENCE = re.compile(
     r"\bsecrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*['\"]([A-Za-z_][A-Za-z0-9_]*)['\"]\s*\])"
 )
 RESERVED_PREFIX = "BOTENGINE_"
+MIN_REDACTED = 4  # a shorter value is no secret, and replacing it would garble everything shown
 
 
 def referenced(value: Any) -> set[str]:
@@ -50,7 +51,7 @@ def redact(value: Any, secrets: Mapping[str, str]) -> Any:
         return value
     if isinstance(value, str):
         for name, text in secrets.items():
-            if text:
+            if len(text) >= MIN_REDACTED:
                 value = value.replace(text, f"«secret {name}»")
         return value
     if isinstance(value, dict):

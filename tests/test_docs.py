@@ -57,3 +57,21 @@ def test_every_trigger_example_in_the_reference_loads(tmp_path: Path, name: str)
 @pytest.mark.parametrize("name", list(ACTIONS))
 def test_every_action_example_in_the_reference_loads(tmp_path: Path, name: str) -> None:
     assert _loads_clean(tmp_path, f"do:\n  - {ACTIONS[name].example}\n") == []
+
+
+async def test_the_readme_tutorial_works_as_written(tmp_path: Path) -> None:
+    from botengine.rules import RuleSet
+    from botengine.rules.inline_tests import run_tests
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Your first rule in five minutes")[1].split("\n## ")[0]
+    rule, test = (textwrap.dedent(b) for b in re.findall(r"```yaml\n(.*?)```", section, re.S))
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir()
+    (rules_dir / "prices.yaml").write_text(rule + test)
+    outcomes = await run_tests(RuleSet.load([rules_dir]))
+    assert [o.passed for o in outcomes] == [True]
+    (rules_dir / "prices.yaml").write_text(rule.replace("- reply:", "- replly:"))
+    [problem] = load([rules_dir]).errors
+    shown = str(problem).replace(str(tmp_path) + "/", "")
+    assert f"`{shown}`" in " ".join(section.split()), "the README quotes a different message"

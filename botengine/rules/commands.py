@@ -130,8 +130,9 @@ async def dry_run_event(
 ) -> Processed:
     """What the rules would do with one event, through the live path in dry-run mode.
 
-    On fresh in-memory storage (holding the chat `state` given): nothing the run does outlives
-    it. Raises BotengineError when the body is not a valid event.
+    On fresh in-memory storage (holding the `state` given: the chat's, or the sender's with
+    `scope: sender`): nothing the run does outlives it. Raises BotengineError when the body is
+    not a valid event.
     """
     parsed = parse_envelope(body)
     if isinstance(parsed, list):
@@ -140,8 +141,11 @@ async def dry_run_event(
         )
     view = view_of(parsed)
     storage = MemoryStorage()
-    for var, value in (state or {}).items():
-        await set_var(storage, view.session, "chat", view.chat.id, var, value, None)
+    variables = dict(state or {})
+    scope = "sender" if variables.pop("scope", "chat") == "sender" else "chat"
+    owner = view.chat.id if scope == "chat" else (view.sender.id if view.sender else "")
+    for var, value in variables.items():
+        await set_var(storage, view.session, scope, owner, var, value, None)
     executor = Executor(Services(storage=storage, env=os.environ), dry_run=True)
     processor = RuleProcessor(lambda: rules, storage, executor, dry_run=True)
     return await processor.process(view, body, now=now)

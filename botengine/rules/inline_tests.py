@@ -9,18 +9,21 @@
         event_file: ../examples/events/message-text-group.json
         expect: []
 
-Expected parameters are compared with the rendered ones on the keys written (`reply: "…"`
-compares the text only). Every test runs on its own in-memory storage, as a dry run.
+Expected parameters are compared with the rendered ones on the keys written, at any depth
+(`reply: "…"` compares the text only; `webhook: {json: {text: "…"}}` that one field of the
+body). Every test runs on its own in-memory storage, as a dry run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from botengine.durations import parse_duration
 from botengine.errors import BotengineError
 from botengine.rules.engine import RuleSet
 from botengine.rules.loader import InlineTest
@@ -82,10 +85,16 @@ async def planned_actions(
     return planned
 
 
-def _same(expected: Any, actual: dict[str, Any]) -> bool:
-    if not isinstance(expected, dict):
-        return False
-    return all(key in actual and actual[key] == value for key, value in expected.items())
+def _same(expected: Any, actual: Any) -> bool:
+    """`actual` holds what `expected` says: mappings on the keys written (at any depth), the rest equal."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            key in actual and _same(value, actual[key]) for key, value in expected.items()
+        )
+    if isinstance(expected, str) and isinstance(actual, int | float) and not isinstance(actual, bool):
+        with contextlib.suppress(ValueError):  # `after: 1h` written, 3600.0 rendered
+            return parse_duration(expected) == actual
+    return bool(expected == actual)
 
 
 async def run_test(rules: RuleSet, test: InlineTest) -> TestOutcome:

@@ -50,7 +50,10 @@ class TestModel(BaseModel):
     )
     event_file: str | None = Field(None, description="a JSON event file, relative to this rules file")
     now: datetime | None = Field(None, description="the time to evaluate at (for hours triggers)")
-    state: dict[str, Any] = Field(default_factory=dict, description="chat state set before the event")
+    state: dict[str, Any] = Field(
+        default_factory=dict,
+        description="state set before the event: {var: value}; add scope: sender for per-person state",
+    )
     expect: list[Any] = Field(description="actions expected, in order, e.g. [{reply: 'Hello!'}]; [] for none")
 
 

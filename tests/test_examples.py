@@ -1,0 +1,93 @@
+"""The rule packs in examples/: each checks clean, passes its inline tests, and works end to end."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from botengine.actions.discount import issued_codes
+from botengine.rules import RuleSet
+from botengine.rules.inline_tests import run_tests
+from botengine.rules.loader import load
+from botengine.storage.memory import MemoryStorage
+from botengine.testing import FakeWawp, make_event
+from botengine.testing.engine import running_engine
+from tests.conftest import REPO
+from tests.rules_helpers import view
+
+PACKS = sorted(p.name for p in (REPO / "examples").iterdir() if (p / "rules.yaml").is_file())
+
+
+@pytest.fixture(autouse=True)
+def _crm_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRM_TOKEN", "crm-token-for-tests")
+
+
+def test_there_are_seven_packs_each_with_a_readme() -> None:
+    assert PACKS == [
+        "analytics",
+        "auto-reply",
+        "crm-sync",
+        "follow-up",
+        "group-guard",
+        "menu-bot",
+        "reaction-campaign",
+    ]
+    assert all((REPO / "examples" / p / "README.md").is_file() for p in PACKS)
+
+
+@pytest.mark.parametrize("pack", PACKS)
+def test_pack_checks_clean(pack: str) -> None:
+    loaded = load([REPO / "examples" / pack])
+    assert [str(p) for p in loaded.problems] == []
+    assert loaded.tests, f"{pack} ships no inline tests"
+
+
+@pytest.mark.parametrize("pack", PACKS)
+async def test_pack_passes_its_inline_tests(pack: str) -> None:
+    rules = RuleSet.load([REPO / "examples" / pack])
+    outcomes = await run_tests(rules)
+    assert [(o.name, o.message) for o in outcomes if not o.passed] == []
+
+
+def _serve_pack(tmp_path: Path, pack: str, fake_url: str):  # type: ignore[no-untyped-def]
+    return running_engine(REPO / "examples" / pack, tmp_path / "data", wawp_url=fake_url)
+
+
+def test_group_guard_removes_only_the_unlisted_joiner(tmp_path: Path) -> None:
+    event = json.loads((REPO / "examples/group-guard/events/join-unlisted.json").read_text())
+    fake = FakeWawp()
+    with fake.serve() as url, _serve_pack(tmp_path, "group-guard", url) as bot:
+        bot.post(event)
+        [removal] = fake.wait_for(1, "/v2/groups/")
+        [alert] = fake.wait_for(1, "/v2/send/text")
+    assert removal.json == {"participants": [{"id": "15559990000@c.us"}]}  # not the listed member
+    assert alert.json["chatId"] == "120363000000000001@g.us"
+
+
+def test_reaction_campaign_once_per_person(tmp_path: Path) -> None:
+    fake = FakeWawp()
+    with fake.serve() as url, _serve_pack(tmp_path, "reaction-campaign", url) as bot:
+        for emoji in ["❤️", "🔥", "❤️"]:
+            bot.post(make_event("message.reaction", emoji=emoji, sender="15550001111@c.us"))
+        bot.post(make_event("message.reaction", emoji="🔥", sender="15550002222@c.us"))
+        bot.wait_processed(4)
+        codes = bot.call(lambda e: issued_codes(e.storage, "winter-sale"))
+        sent = fake.wait_for(2, "/v2/send/text")
+    assert sorted(c.json["chatId"] for c in sent) == ["15550001111@c.us", "15550002222@c.us"]
+    assert len(codes) == 2
+    assert all(c["code"] in " ".join(m.json["message"] for m in sent) for c in codes)
+
+
+async def test_auto_reply_closed_note_once_per_conversation() -> None:
+    rules = RuleSet.load([REPO / "examples" / "auto-reply"])
+    storage = MemoryStorage()
+    saturday = datetime(2025, 11, 29, 20, 0, tzinfo=UTC)
+    fired = []
+    for text in ["hello", "anyone there?"]:
+        evaluation = await rules.evaluate(view(make_event(text=text)), storage, now=saturday)
+        fired.append([run.rule for run in evaluation.matches])
+    assert fired == [["out-of-hours", "greeting"], []]
