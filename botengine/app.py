@@ -22,6 +22,7 @@ from botengine.actions import Services
 from botengine.actions.executor import Executor
 from botengine.auth import Authenticator
 from botengine.config import Settings
+from botengine.dashboard import Dashboard, DashboardAuth, Timeline, TraceStore
 from botengine.errors import StorageError
 from botengine.metrics import Metrics
 from botengine.pacing import Pacer
@@ -118,6 +119,20 @@ def build_app(
         lambda: live_rules.current, storage, executor, metrics, dry_run=settings.dry_run
     )
     scheduler = Scheduler(storage, rule_processor.run_job)
+    traces, timeline = TraceStore(storage, window=settings.trace_window), Timeline()
+    for sink in (traces, timeline):
+        rule_processor.listeners.append(sink.record)
+        rule_processor.job_listeners.append(sink.record_job)
+    dashboard = Dashboard(
+        DashboardAuth(
+            token=settings.admin_token, user=settings.dashboard_user, password=settings.dashboard_password
+        ),
+        storage,
+        rules,
+        traces,
+        timeline,
+        wake_scheduler=scheduler.wake,
+    )
     auth = Authenticator(
         secrets=settings.secrets,
         hmac_keys=settings.hmac_keys,
@@ -198,6 +213,7 @@ def build_app(
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             Route("/-/reload", reload_rules, methods=["POST"]),
+            dashboard.mount(),
         ],
         lifespan=lifespan,
     )

@@ -138,6 +138,29 @@ OPTIONS: tuple[Option, ...] = (
         "bearer token for /-/reload, /metrics and the dashboard",
     ),
     Option(
+        "dashboard_user",
+        "BOTENGINE_DASHBOARD_USER",
+        str,
+        "admin",
+        "user name for the dashboard's password login",
+        "--dashboard-user",
+    ),
+    Option(
+        "dashboard_password",
+        "BOTENGINE_DASHBOARD_PASSWORD",
+        str,
+        "",
+        "password for the dashboard (it is off while neither this nor the admin token is set)",
+    ),
+    Option(
+        "trace_window",
+        "BOTENGINE_TRACE_WINDOW",
+        parse_duration,
+        "24h",
+        "how long the dashboard keeps each event's trace (at most 5000 traces)",
+        "--trace-window",
+    ),
+    Option(
         "allow_ips",
         "BOTENGINE_ALLOW_IPS",
         _networks,
@@ -281,6 +304,9 @@ class Settings:
     secrets: tuple[str, ...] = ()
     hmac_keys: tuple[str, ...] = ()
     admin_token: str = ""
+    dashboard_user: str = "admin"
+    dashboard_password: str = ""
+    trace_window: float = 86400.0
     allow_ips: tuple[Network, ...] = ()
     trusted_proxies: tuple[Network, ...] = ()
     max_body: int = 1 << 20

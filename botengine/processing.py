@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -34,9 +34,13 @@ class Processed:
     evaluation: Evaluation
     outcomes: list[ActionOutcome] = field(default_factory=list)
     summary: str = ""
+    received_at: float = field(default_factory=time.time)  # when the receiver accepted it
 
 
-TraceSink = Callable[[Processed], object]
+EventSink = Callable[[Processed], Awaitable[None]]
+"""Told about every processed event (the dashboard's traces and charts)."""
+JobSink = Callable[[RunPlan, list[ActionOutcome]], Awaitable[None]]
+"""Told about the actions a retry, follow-up or replay ran, for the event they belong to."""
 
 
 class RuleProcessor:
@@ -56,26 +60,34 @@ class RuleProcessor:
         self.executor = executor
         self.metrics = metrics
         self.dry_run = dry_run
-        self.listeners: list[TraceSink] = []
+        self.listeners: list[EventSink] = []
+        self.job_listeners: list[JobSink] = []
 
     async def __call__(self, event: Incoming) -> str:
         parsed = parse_envelope(event.body)
         if isinstance(parsed, list):  # validated at the edge; only a tampered store gets here
             raise ValueError("the queued event is not a valid event: " + parsed[0].message)
-        return (await self.process(view_of(parsed), event.body)).summary
+        return (await self.process(view_of(parsed), event.body, received_at=event.received_at)).summary
 
-    async def process(self, view: EventView, body: bytes, *, now: datetime | None = None) -> Processed:
+    async def process(
+        self,
+        view: EventView,
+        body: bytes,
+        *,
+        now: datetime | None = None,
+        received_at: float | None = None,
+    ) -> Processed:
         """Evaluate and act on one event; `now` fixes the time rules see (tests, dry runs)."""
         rules = self.rules()  # once: the whole event sees one version
         if not self.dry_run and rules.follows_activity:
             await activity.record(self.storage, view)
         evaluation = await rules.evaluate(view, self.storage, now=now, dry_run=self.dry_run)
-        result = Processed(view, evaluation)
+        result = Processed(view, evaluation, received_at=received_at or time.time())
         for run in evaluation.matches:
             result.outcomes += await self.executor.run_rule(view, run, body)
         result.summary = summary_of(result.outcomes, len(evaluation.matches))
         for listener in self.listeners:
-            listener(result)
+            await _tell(listener, result)
         return result
 
     async def run_job(self, job: Job) -> None:
@@ -114,4 +126,14 @@ class RuleProcessor:
                 if self.metrics is not None:
                     self.metrics.follow_ups_cancelled.labels(reason).inc()
                 return
-        await self.executor.run_plan(view, plan)
+        outcomes = await self.executor.run_plan(view, plan)
+        for listener in self.job_listeners:
+            await _tell(listener, plan, outcomes)
+
+
+async def _tell(listener: Callable[..., Awaitable[None]], *args: object) -> None:
+    """Observers (traces, charts) must never fail the event they observe."""
+    try:
+        await listener(*args)
+    except Exception:
+        log.exception("an observer of processed events failed (the event itself is fine)")

@@ -26,7 +26,7 @@ from botengine.rules.engine import RuleSet
 from botengine.rules.inline_tests import run_tests
 from botengine.rules.loader import load
 from botengine.rules.model import schema_model
-from botengine.state import set_var
+from botengine.state import Scope, set_var
 from botengine.storage.memory import MemoryStorage
 
 
@@ -142,7 +142,7 @@ async def dry_run_event(
     view = view_of(parsed)
     storage = MemoryStorage()
     variables = dict(state or {})
-    scope = "sender" if variables.pop("scope", "chat") == "sender" else "chat"
+    scope: Scope = "sender" if variables.pop("scope", "chat") == "sender" else "chat"
     owner = view.chat.id if scope == "chat" else (view.sender.id if view.sender else "")
     for var, value in variables.items():
         await set_var(storage, view.session, scope, owner, var, value, None)

@@ -110,6 +110,7 @@ class FakeWawp:
         self.tokens = dict(tokens) if tokens is not None else None
         self.reaction_path = reaction_path
         self.groups: dict[str, list[dict[str, str]]] = {}
+        self.url = ""  # the base URL while serve() runs
         # uvicorn serves from another thread: every shared table is read and written under the lock
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -183,6 +184,7 @@ class FakeWawp:
         """Serve on 127.0.0.1 (a free port when None) while the block runs; yields the base URL."""
         self._stopping.clear()
         with serve_in_thread(self.app, port=port) as base_url:
+            self.url = base_url
             try:
                 yield base_url
             finally:

@@ -17,8 +17,7 @@ from botengine.testing.engine import RunningEngine, running_engine
 @pytest.fixture
 def fake() -> Iterator[FakeWawp]:
     wawp = FakeWawp()
-    with wawp.serve() as url:
-        wawp.url = url  # type: ignore[attr-defined]
+    with wawp.serve():
         yield wawp
 
 
@@ -33,7 +32,7 @@ def engine(tmp_path: Path, fake: FakeWawp) -> EngineFactory:
         rules_dir = tmp_path / "rules"
         rules_dir.mkdir(exist_ok=True)
         (rules_dir / "rules.yaml").write_text(textwrap.dedent(rules), encoding="utf-8")
-        overrides.setdefault("wawp_url", fake.url)  # type: ignore[attr-defined]
+        overrides.setdefault("wawp_url", fake.url)
         return running_engine(rules_dir, tmp_path / "data", **overrides)
 
     return start

@@ -115,7 +115,7 @@ def test_replay_after_an_outage_delivers_every_action_once(
           - reply: "Thanks, we got your order"
           - webhook: {url: "WAWP/hooks/crm", json: {text: "{{ text }}"}}
           - reply: "Ticket {{ webhook.json.n }} opened"
-    """.replace("WAWP", fake.url)  # type: ignore[attr-defined]
+    """.replace("WAWP", fake.url)
     fake.fail("500", times=None, path="/hooks/crm")
     with engine(rules, retries=1) as bot:
         for i in range(3):
@@ -147,7 +147,7 @@ def test_replaying_a_whole_event_repeats_nothing_done(engine: EngineFactory, fak
       - name: greet
         cooldown: 1h
         do: [{reply: "Hello!"}, {webhook: "WAWP/hooks/analytics"}]
-    """.replace("WAWP", fake.url)  # type: ignore[attr-defined]
+    """.replace("WAWP", fake.url)
     with engine(rules) as bot:
         event = make_event(text="hi")
         bot.post(event)
@@ -196,7 +196,7 @@ def test_a_retrying_chat_holds_back_no_other_chat(engine: EngineFactory, fake: F
       - name: greet
         if: {contains: hi}
         do: [{reply: "Hello!"}]
-    """.replace("WAWP", fake.url)  # type: ignore[attr-defined]
+    """.replace("WAWP", fake.url)
     fake.fail("timeout", times=None, path="/hooks/down", delay=5)
     with engine(rules, retry_delay=1.0, concurrency=2) as bot:
         for i in range(4):  # more stuck chats than the worker has runners

@@ -70,7 +70,7 @@ def test_a_follow_up_survives_a_restart_and_runs_once(tmp_path: Path, fake: Fake
     rules_dir = tmp_path / "rules"
     rules_dir.mkdir()
     (rules_dir / "r.yaml").write_text(FOLLOW_UP.replace("AFTER", "2s"))
-    url = fake.url  # type: ignore[attr-defined]
+    url = fake.url
     event = agent_reply(int(time.time() * 1000))
     with running_engine(rules_dir, tmp_path / "data", wawp_url=url) as bot:
         bot.post(event)

@@ -26,7 +26,7 @@ rules:
 
 
 def test_webhook_call_with_secret_and_result(engine: EngineFactory, fake: FakeWawp) -> None:
-    rules = CRM.replace("WAWP", fake.url)  # type: ignore[attr-defined]
+    rules = CRM.replace("WAWP", fake.url)
     fake.respond("crm", status=201, json={"n": 42})
     with engine(rules, env={"CRM_TOKEN": "s3cr3t-token"}) as bot:
         event = make_event(text="my order is late", sender="15550001111@c.us", session="shop")
@@ -42,7 +42,7 @@ def test_webhook_call_with_secret_and_result(engine: EngineFactory, fake: FakeWa
 
 
 def test_a_failed_webhook_dead_letter_never_holds_the_secret(engine: EngineFactory, fake: FakeWawp) -> None:
-    rules = CRM.replace("WAWP", fake.url)  # type: ignore[attr-defined]
+    rules = CRM.replace("WAWP", fake.url)
     fake.fail("400", times=1, path="/hooks/crm")
     with engine(rules, env={"CRM_TOKEN": "s3cr3t-token"}) as bot:
         bot.post(make_event(text="hello"))
@@ -53,7 +53,7 @@ def test_a_failed_webhook_dead_letter_never_holds_the_secret(engine: EngineFacto
 
 
 def test_a_missing_secret_is_a_clear_error(engine: EngineFactory, fake: FakeWawp) -> None:
-    rules = CRM.replace("WAWP", fake.url)  # type: ignore[attr-defined]
+    rules = CRM.replace("WAWP", fake.url)
     with engine(rules) as bot:
         bot.post(make_event(text="hello"))
         [(_, letter)] = bot.wait_until(bot.dead_letters, what="a dead letter")

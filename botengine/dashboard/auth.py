@@ -1,0 +1,90 @@
+"""The dashboard's login: an admin token, or a user name and password, from the environment.
+
+Never open by default: with neither set, the dashboard is not served at all. A login gets a
+signed session cookie (HttpOnly, SameSite=Strict, 12 hours); every state-changing form carries a
+CSRF token derived from the session, checked on POST. The signing key is derived from the
+credentials themselves, so every node of a scaled-out engine accepts the same cookie, and
+changing the password logs everyone out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+
+COOKIE = "botengine_session"
+SESSION_SECONDS = 12 * 3600
+_FAILURES_ALLOWED = 5  # wrong logins per address a minute before it must wait
+_FAILURE_WINDOW = 60.0
+
+
+@dataclass(frozen=True)
+class Session:
+    nonce: str
+    expires: int
+
+
+class DashboardAuth:
+    def __init__(self, *, token: str = "", user: str = "admin", password: str = "") -> None:
+        self.token = token
+        self.user = user
+        self.password = password
+        material = "\0".join(("botengine-dashboard", token, user, password)).encode()
+        self._key = hashlib.sha256(material).digest()
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token or self.password)
+
+    # -- logging in -----------------------------------------------------------------------------
+
+    def locked_out(self, address: str) -> bool:
+        recent = self._failures[address]
+        while recent and recent[0] < time.monotonic() - _FAILURE_WINDOW:
+            recent.popleft()
+        return len(recent) >= _FAILURES_ALLOWED
+
+    def check(self, address: str, *, user: str = "", password: str = "", token: str = "") -> bool:
+        """True for a right token, or a right user and password; counts wrong attempts."""
+        ok = False
+        if self.token and token:
+            ok = hmac.compare_digest(token.encode(), self.token.encode())
+        elif self.password and password:
+            ok = hmac.compare_digest(user.encode(), self.user.encode()) & hmac.compare_digest(
+                password.encode(), self.password.encode()
+            )
+        if not ok:
+            self._failures[address].append(time.monotonic())
+        return ok
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    def _sign(self, text: str) -> str:
+        return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()
+
+    def new_session(self) -> str:
+        """A cookie value for a fresh session."""
+        body = f"{int(time.time()) + SESSION_SECONDS}.{secrets.token_urlsafe(16)}"
+        return f"{body}.{self._sign(body)}"
+
+    def session(self, cookie: str | None) -> Session | None:
+        """The session a cookie stands for, or None when it is missing, forged or expired."""
+        if not cookie or cookie.count(".") != 2:
+            return None
+        expires, nonce, signature = cookie.split(".")
+        if not hmac.compare_digest(signature, self._sign(f"{expires}.{nonce}")):
+            return None
+        if not expires.isdigit() or int(expires) < time.time():
+            return None
+        return Session(nonce, int(expires))
+
+    def csrf_token(self, session: Session) -> str:
+        return self._sign(f"csrf.{session.nonce}")[:40]
+
+    def csrf_ok(self, session: Session, token: str | None) -> bool:
+        return bool(token) and hmac.compare_digest(str(token), self.csrf_token(session))

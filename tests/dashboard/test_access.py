@@ -1,0 +1,91 @@
+"""Nothing of the dashboard without logging in; no state change without the CSRF token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from botengine.dashboard.auth import COOKIE, DashboardAuth
+from botengine.testing.engine import RunningEngine, running_engine
+from tests.dashboard.conftest import TOKEN
+
+PAGES = ["/", "/events", "/events/trace%3Aevent%1Fx", "/rules", "/dlq", "/dlq/123-abc", "/playground"]
+ACTIONS = [
+    "/logout",
+    "/rules/greet/pause",
+    "/rules/greet/resume",
+    "/dlq/123-abc/replay",
+    "/dlq/123-abc/drop",
+    "/dlq/replay-all",
+    "/playground",
+]
+
+
+def login(bot: RunningEngine) -> httpx.Client:
+    client = httpx.Client(base_url=bot.url + "/dashboard", follow_redirects=False)
+    answer = client.post("/login", data={"token": TOKEN})
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_sends_strangers_to_the_login(bot: RunningEngine, page: str) -> None:
+    answer = httpx.get(bot.url + "/dashboard" + page, follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/dashboard/login"
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_every_action_refuses_strangers_and_forged_forms(bot: RunningEngine, action: str) -> None:
+    assert httpx.post(bot.url + "/dashboard" + action, data={"csrf": "x"}).status_code == 401
+    client = login(bot)
+    assert client.post(action, data={}).status_code == 403  # no CSRF token
+    assert client.post(action, data={"csrf": "0" * 40}).status_code == 403  # a wrong one
+    client.close()
+    assert bot.get("paused:greet") is None
+
+
+def test_a_forged_or_expired_cookie_is_no_session(bot: RunningEngine) -> None:
+    other = DashboardAuth(token="another-token").new_session()
+    tampered = DashboardAuth(token=TOKEN).new_session()[:-1] + "0"
+    expired = DashboardAuth(token=TOKEN)
+    body = f"1.{'n' * 22}"
+    stale = f"{body}.{expired._sign(body)}"
+    for cookie in (other, tampered, stale, "garbage"):
+        answer = httpx.get(bot.url + "/dashboard/", cookies={COOKIE: cookie}, follow_redirects=False)
+        assert answer.status_code == 303, cookie
+
+
+def test_wrong_logins_are_refused_then_locked_out(bot: RunningEngine) -> None:
+    url = bot.url + "/dashboard/login"
+    for _ in range(5):
+        answer = httpx.post(url, data={"token": "wrong"})
+        assert answer.status_code == 401 and "Wrong" in answer.text, answer.text[-600:]
+    locked = httpx.post(url, data={"token": TOKEN})
+    assert locked.status_code == 401 and "Too many wrong attempts" in locked.text, locked.text[-700:]
+
+
+def test_the_session_cookie_is_http_only_and_strict(bot: RunningEngine) -> None:
+    answer = httpx.post(bot.url + "/dashboard/login", data={"token": TOKEN})
+    cookie = answer.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/dashboard" in cookie
+
+
+def test_a_password_login_works_too(tmp_path: Path) -> None:
+    (tmp_path / "rules").mkdir()
+    password = {"dashboard_user": "ops", "dashboard_password": "correct horse"}
+    with running_engine(tmp_path / "rules", tmp_path / "data", **password) as bot:
+        url = bot.url + "/dashboard/login"
+        assert httpx.post(url, data={"user": "ops", "password": "wrong"}).status_code == 401
+        assert httpx.post(url, data={"user": "admin", "password": "correct horse"}).status_code == 401
+        assert httpx.post(url, data={"user": "ops", "password": "correct horse"}).status_code == 303
+
+
+def test_the_dashboard_is_off_without_credentials(tmp_path: Path) -> None:
+    (tmp_path / "rules").mkdir()
+    with running_engine(tmp_path / "rules", tmp_path / "data") as bot:
+        assert httpx.get(bot.url + "/dashboard/login").status_code == 404
+        assert httpx.post(bot.url + "/dashboard/login", data={"token": ""}).status_code == 404
+        assert httpx.get(bot.url + "/dashboard/").status_code == 404
