@@ -41,6 +41,12 @@ log = logging.getLogger(__name__)
 
 def open_storage(settings: Settings) -> Storage:
     """The backend the settings ask for (the embedded disk store unless told otherwise)."""
+    if settings.redis_url:
+        from botengine.storage.redis import RedisStorage  # an extra: imported only when asked for
+
+        return RedisStorage(
+            settings.redis_url, dedupe_window=settings.dedupe_window, max_depth=settings.max_queue
+        )
     return DiskStorage(
         settings.data_dir,
         dedupe_window=settings.dedupe_window,

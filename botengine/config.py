@@ -100,6 +100,14 @@ OPTIONS: tuple[Option, ...] = (
         "--data-dir",
     ),
     Option(
+        "redis_url",
+        "BOTENGINE_REDIS_URL",
+        str,
+        "",
+        "use Redis at this URL instead of the embedded store (pip install botengine[redis])",
+        "--redis-url",
+    ),
+    Option(
         "dry_run",
         "BOTENGINE_DRY_RUN",
         _bool,
@@ -299,6 +307,7 @@ class Settings:
     port: int = 8080
     rules_dir: Path = Path("rules")
     data_dir: Path = Path(".botengine-data")
+    redis_url: str = ""
     dry_run: bool = False
     webhook_path: str = "/webhook/whatsapp"
     secrets: tuple[str, ...] = ()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import AsyncIterator, Callable
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -15,29 +17,87 @@ from botengine.storage.memory import MemoryStorage
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "examples" / "events"
 
-BACKENDS = ["memory", "disk"]
+REDIS_URL = os.environ.get("BOTENGINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+BACKENDS = ["memory", "disk", pytest.param("redis", marks=pytest.mark.redis)]
 
 StorageFactory = Callable[..., Storage]
 
 
+@cache
+def redis_missing() -> str | None:
+    """Why the Redis tests cannot run here (None when they can)."""
+    try:
+        import redis
+    except ImportError:
+        return "the redis package is not installed: pip install botengine[redis]"
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError:
+        return f"no Redis at {REDIS_URL}: start one (redis-server) or set BOTENGINE_TEST_REDIS_URL"
+    finally:
+        client.close()
+    return None
+
+
+def require_redis() -> None:
+    """Skip a Redis test where no Redis runs; on CI (CI is set) fail instead: CI must run them."""
+    reason = redis_missing()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI is set, so the Redis tests must run)")
+        pytest.skip(reason)
+
+
+async def drop_namespace(namespace: str) -> None:
+    """Delete every key of a test's Redis namespace."""
+    import redis.asyncio
+
+    from botengine.storage.redis import RedisKeys
+
+    client = redis.asyncio.Redis.from_url(REDIS_URL)
+    try:
+        pattern = RedisKeys(namespace).pattern()
+        names = [name async for name in client.scan_iter(match=pattern, count=1000)]
+        for start in range(0, len(names), 500):
+            await client.delete(*names[start : start + 500])
+    finally:
+        await client.aclose()
+
+
 @pytest.fixture(params=BACKENDS)
 async def storage_factory(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StorageFactory]:
-    """Opens stores of one backend (several may be opened, e.g. to simulate a restart)."""
+    """Opens stores of one backend (several may be opened, e.g. to simulate a restart).
+
+    Redis stores of one test share a fresh random namespace (reopening one is a restart), whose
+    keys are deleted afterwards.
+    """
     opened: list[Storage] = []
+    namespace = f"botengine-test-{secrets.token_hex(6)}"
+    if request.param == "redis":
+        require_redis()
 
     def open_store(**options: object) -> Storage:
         store: Storage
         if request.param == "memory":
             store = MemoryStorage(**options)  # type: ignore[arg-type]
+        elif request.param == "redis":
+            from botengine.storage.redis import RedisStorage
+
+            store = RedisStorage(REDIS_URL, namespace=namespace, **options)  # type: ignore[arg-type]
         else:
             store = DiskStorage(tmp_path / "data", **options)  # type: ignore[arg-type]
         opened.append(store)
         return store
 
     open_store.backend = request.param  # type: ignore[attr-defined]
+    open_store.namespace = namespace  # type: ignore[attr-defined]
     yield open_store
     for store in opened:
         await store.close()
+    if request.param == "redis":
+        await drop_namespace(namespace)
 
 
 @pytest.fixture

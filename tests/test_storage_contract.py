@@ -66,6 +66,17 @@ async def test_queue_full(storage_factory: StorageFactory) -> None:
         await store.accept(incoming("evt_3"))
 
 
+async def test_an_event_refused_as_queue_full_is_not_marked_seen(storage_factory: StorageFactory) -> None:
+    store = storage_factory(max_depth=1)
+    await store.accept(incoming("evt_1"))
+    with pytest.raises(QueueFullError):
+        await store.accept(incoming("evt_2"))  # the sender retries it later: it must not be a duplicate
+    await store.ack(await store.take(5, 0.5))
+    await asyncio.sleep(0.1)  # acknowledgements may be written in batches
+    assert await store.accept(incoming("evt_2")) is True
+    assert [d.event.event_id for d in await store.take(5, 0.5)] == ["evt_2"]
+
+
 async def test_requeue_ignores_the_dedupe_window(storage: Storage) -> None:
     event = incoming("evt_replay")
     await storage.accept(event)
@@ -117,6 +128,15 @@ async def test_scan_by_prefix_sorted(storage: Storage) -> None:
     assert found == [("discount:spring\x1fa", "A"), ("discount:spring\x1fb", "B")]
 
 
+async def test_scan_takes_glob_characters_literally(storage: Storage) -> None:
+    await storage.put("state:a*\x1f1", 1)
+    await storage.put("state:a?[x]\\\x1f2", 2)
+    await storage.put("state:ab\x1f3", 3)
+    assert await storage.scan("state:a*") == [("state:a*\x1f1", 1)]
+    assert await storage.scan("state:a?[x]\\") == [("state:a?[x]\\\x1f2", 2)]
+    assert [v for _, v in await storage.scan("state:a")] == [1, 2, 3]
+
+
 async def test_dead_letters(storage: Storage) -> None:
     first = await storage.dlq_add({"kind": "action", "n": 1})
     second = await storage.dlq_add({"kind": "action", "n": 2})
@@ -164,3 +184,15 @@ async def test_disk_queue_and_dedupe_survive_a_restart(storage_factory: StorageF
     assert [d.event.event_id for d in again] == ["evt_keep", "evt_done"]
     assert await second.accept(incoming("evt_keep")) is False
     assert await second.get("state:x") == "kept"
+
+
+async def test_jobs_leased_by_a_store_that_closed_run_again(storage_factory: StorageFactory) -> None:
+    if storage_factory.backend == "memory":  # type: ignore[attr-defined]
+        pytest.skip("the memory backend keeps nothing across restarts by design")
+    now = time.time()
+    first = storage_factory()
+    await first.schedule(Job("j-interrupted", now - 1, {"x": 1}))
+    assert [j.id for j in await first.take_due(now, 10)] == ["j-interrupted"]  # then "the process stops"
+    await first.close()
+    second = storage_factory()
+    assert [(j.id, j.data) for j in await second.take_due(now, 10)] == [("j-interrupted", {"x": 1})]
