@@ -45,7 +45,11 @@ def open_storage(settings: Settings) -> Storage:
         from botengine.storage.redis import RedisStorage  # an extra: imported only when asked for
 
         return RedisStorage(
-            settings.redis_url, dedupe_window=settings.dedupe_window, max_depth=settings.max_queue
+            settings.redis_url,
+            dedupe_window=settings.dedupe_window,
+            max_depth=settings.max_queue,
+            namespace=settings.redis_namespace,
+            lease=settings.redis_lease,
         )
     return DiskStorage(
         settings.data_dir,
@@ -179,9 +183,10 @@ def build_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine.loop = asyncio.get_running_loop()
-        worker.start()
-        if not settings.dry_run:  # a dry run schedules nothing, and must not run what others did
-            scheduler.start()
+        if runs_rules:
+            worker.start()
+            if not settings.dry_run:  # a dry run schedules nothing, and must not run what others did
+                scheduler.start()
         await rules.start()
         with contextlib.suppress(RuntimeError, NotImplementedError, ValueError):  # not the main thread
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, rules.reload)
@@ -194,6 +199,7 @@ def build_app(
             extra={
                 "fields": {
                     "storage": storage.name,
+                    "role": settings.role,
                     "dry_run": settings.dry_run,
                     "path": settings.webhook_path,
                 }
@@ -203,8 +209,9 @@ def build_app(
             yield
         finally:
             await rules.stop()
-            await worker.stop(settings.shutdown_grace)
-            await scheduler.stop(settings.shutdown_grace)
+            if runs_rules:
+                await worker.stop(settings.shutdown_grace)
+                await scheduler.stop(settings.shutdown_grace)
             if services.wawp is not None:
                 await services.wawp.close()
             if services.http is not None:
@@ -212,9 +219,13 @@ def build_app(
             await storage.close()
             log.info("botengine stopped")
 
+    # A worker-only node still serves health, metrics and the dashboard, but takes no webhooks.
+    receives = settings.role in ("all", "receiver")
+    runs_rules = settings.role in ("all", "worker")
+    webhook = [Route(settings.webhook_path, receiver, methods=["POST"])] if receives else []
     app = Starlette(
         routes=[
-            Route(settings.webhook_path, receiver, methods=["POST"]),
+            *webhook,
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),

@@ -108,6 +108,30 @@ OPTIONS: tuple[Option, ...] = (
         "--redis-url",
     ),
     Option(
+        "redis_namespace",
+        "BOTENGINE_REDIS_NAMESPACE",
+        str,
+        "botengine",
+        "prefix of every Redis key (several bots can share one Redis)",
+        "--redis-namespace",
+    ),
+    Option(
+        "redis_lease",
+        "BOTENGINE_REDIS_LEASE",
+        parse_duration,
+        "30s",
+        "how long a dead worker's queue partitions wait before another worker takes them over",
+        "--redis-lease",
+    ),
+    Option(
+        "role",
+        "BOTENGINE_ROLE",
+        _choice("all", "receiver", "worker"),
+        "all",
+        "receiver: accept webhooks only; worker: run the rules only; all: both (scale them apart on Redis)",
+        "--role",
+    ),
+    Option(
         "dry_run",
         "BOTENGINE_DRY_RUN",
         _bool,
@@ -308,6 +332,9 @@ class Settings:
     rules_dir: Path = Path("rules")
     data_dir: Path = Path(".botengine-data")
     redis_url: str = ""
+    redis_namespace: str = "botengine"
+    redis_lease: float = 30.0
+    role: Literal["all", "receiver", "worker"] = "all"
     dry_run: bool = False
     webhook_path: str = "/webhook/whatsapp"
     secrets: tuple[str, ...] = ()

@@ -28,13 +28,15 @@ SECRET = "crash-test-secret"
 pytestmark = pytest.mark.slow
 
 
-def start_server(data_dir: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    data_dir: Path, port: int, log_path: Path, extra: list[str] | None = None
+) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOTENGINE_")}
     env.update(BOTENGINE_SECRET=SECRET, BOTENGINE_LOG_JSON="true")
     command = [sys.executable, "-m", "botengine", "serve", "--host", "127.0.0.1", "--port", str(port)]
     rules = data_dir.parent / "rules"
     rules.mkdir(exist_ok=True)
-    command += ["--data-dir", str(data_dir), "--rules", str(rules)]
+    command += ["--data-dir", str(data_dir), "--rules", str(rules), *(extra or [])]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=log, env=env)
     deadline = time.monotonic() + 20
