@@ -221,6 +221,8 @@ class Executor:
             if held.get("state") == "done":
                 self._keep(plan, spec, held.get("result"))
                 return self._outcome(plan, spec, "skipped", "done before (idempotency ledger)")
+            if held.get("state") == "stopped":  # it ended its rule then: it does again
+                return self._outcome(plan, spec, "stopped", str(held.get("result", "")))
             await self._reschedule(plan, spec, timeout + LEASE_MARGIN, "held")
             return self._outcome(plan, spec, "deferred", "being run elsewhere; will check again")
         started = time.perf_counter()
@@ -243,7 +245,7 @@ class Executor:
             except TimeoutError:
                 raise RetryableError(f"no answer within {format_duration(timeout)}") from None
         except SkipRule as exc:
-            await self._mark_done(slot, {"skipped": str(exc)})
+            await self._mark_done(slot, str(exc), state="stopped")
             return self._outcome(plan, spec, "stopped", str(exc), rendered)
         except ActionError as exc:
             await self._unclaim(slot)
@@ -293,8 +295,8 @@ class Executor:
             # expired or finished between the two calls: try once more
         return {"state": "running"}
 
-    async def _mark_done(self, slot: str, result: Any) -> None:
-        entry = {"state": "done", "at": time.time(), "result": result}
+    async def _mark_done(self, slot: str, result: Any, state: str = "done") -> None:
+        entry = {"state": state, "at": time.time(), "result": result}
         try:
             await self.storage.put(slot, entry, ttl=self.ledger_ttl)
         except StorageError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import re
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from botengine.actions.discount import ALPHABET, issued_codes
 from botengine.cli import main
 from botengine.rules.loader import load
+from botengine.storage import Job
 from botengine.testing import FakeWawp, make_event
 from tests.actions.conftest import EngineFactory
 from tests.rules_helpers import write_rules
@@ -126,3 +128,26 @@ def test_codes_are_listed_and_exported(
         rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert len(rows) == 1 and rows[0]["recipient"] == "15550001111@c.us"
     assert rows[0]["code"].startswith("SPRING-")
+
+
+def test_a_capped_rule_stays_stopped_when_its_event_is_replayed(
+    engine: EngineFactory, fake: FakeWawp
+) -> None:
+    rules = CAMPAIGN.replace("expires: 7d", "expires: 7d, cap: 1")
+    with engine(rules) as bot:
+        bot.post(reaction("15550001111@c.us"))
+        late = reaction("15550002222@c.us")
+        bot.post(late)
+        bot.wait_processed(2)
+        replay = {
+            "type": "requeue",
+            "session": late["session"],
+            "event_id": late["id"],
+            "event_type": "message.reaction",
+            "chat": late["payload"]["from"],
+            "event": json.dumps(late),
+        }
+        bot.call(lambda e: e.storage.schedule(Job("replay-capped", 0, replay)))
+        bot.wait_processed(3)
+        assert bot.dead_letters() == []  # the reply after the cap is not attempted without a code
+    assert len(fake.calls_to("/v2/send/text")) == 1
