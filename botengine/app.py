@@ -25,7 +25,7 @@ from botengine.config import Settings
 from botengine.dashboard import Dashboard, DashboardAuth, Timeline, TraceStore
 from botengine.errors import StorageError
 from botengine.metrics import Metrics
-from botengine.pacing import Pacer
+from botengine.pacing import Pacer, SharedPacer
 from botengine.processing import RuleProcessor
 from botengine.receiver import Receiver
 from botengine.retry import RetryPolicy
@@ -118,7 +118,8 @@ def build_app(
     executor = Executor(
         services,
         dry_run=settings.dry_run,
-        pacer=Pacer(settings.send_rate),
+        # several workers share a number's budget only through the store they share
+        pacer=SharedPacer(storage, settings.send_rate) if settings.redis_url else Pacer(settings.send_rate),
         default_retry=RetryPolicy(
             policy=settings.retry_policy, retries=settings.retries, delay=settings.retry_delay
         ),

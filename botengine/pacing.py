@@ -1,14 +1,32 @@
 """Outbound pacing: at most N WhatsApp messages a minute per session, excess delayed, not dropped.
 
-WhatsApp bans numbers that send in bursts. Each session (one number) gets a budget, kept with
-the generic cell rate algorithm: a steady rate of `per_minute`, with bursts of up to `burst`
-messages. `reserve` books the next free slot and says how long to wait for it.
+WhatsApp bans numbers that send in bursts. Each session (one number) gets a budget: a steady rate
+of `per_minute`, with bursts of up to `burst` messages. `reserve` books the next free slot and
+says how long to wait for it; `release` gives a booking back (the send was deferred).
+
+    Pacer        one process: the generic cell rate algorithm, in memory
+    SharedPacer  several workers on one store (Redis): slots counted in the store, so the
+                 budget is the number's, not each worker's
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Protocol
+
+from botengine.storage import Storage
+from botengine.storage.keys import key
+
+
+def default_burst(per_minute: float) -> int:
+    return max(1, int(per_minute // 6))  # ten seconds' worth
+
+
+class Pacing(Protocol):
+    async def reserve(self, session: str) -> float: ...
+
+    async def release(self, session: str) -> None: ...
 
 
 class Pacer:
@@ -17,11 +35,11 @@ class Pacer:
     ) -> None:
         self.enabled = per_minute > 0
         self.interval = 60.0 / per_minute if self.enabled else 0.0
-        self.burst = max(1, burst if burst is not None else int(per_minute // 6) or 1)
+        self.burst = max(1, burst) if burst is not None else default_burst(per_minute)
         self.clock = clock
         self._next: dict[str, float] = {}  # per session: the theoretical arrival time of the next send
 
-    def reserve(self, session: str) -> float:
+    async def reserve(self, session: str) -> float:
         """Book a send for `session`; seconds to wait before it may go (0: now)."""
         if not self.enabled:
             return 0.0
@@ -31,7 +49,54 @@ class Pacer:
         self._next[session] = tat + self.interval
         return max(0.0, allowed_at - now)
 
-    def release(self, session: str) -> None:
-        """Give back the last booking (the send was deferred or did not happen)."""
+    async def release(self, session: str) -> None:
         if self.enabled and session in self._next:
             self._next[session] -= self.interval
+
+
+class SharedPacer:
+    """Windows of `burst` sends (each `burst / per_minute` minutes long), booked in the store.
+
+    A send books a free place in the current window, or in the first later window with room, and
+    waits for that window to open. Each place is an add-if-absent key that expires after its
+    window, so bookings made by any worker count, and nothing piles up in the store.
+    """
+
+    _LOOK_AHEAD = 10_000  # windows tried before giving up on finding room
+
+    def __init__(
+        self,
+        storage: Storage,
+        per_minute: float,
+        *,
+        burst: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.storage = storage
+        self.enabled = per_minute > 0
+        self.burst = max(1, burst) if burst is not None else default_burst(per_minute)
+        self.window = self.burst * 60.0 / per_minute if self.enabled else 0.0
+        self.clock = clock
+        self._full_until: dict[str, int] = {}  # per session: windows known to be full, below this
+        self._booked: dict[str, str] = {}  # per session: its last booking
+
+    async def reserve(self, session: str) -> float:
+        if not self.enabled:
+            return 0.0
+        now = self.clock()
+        first = max(int(now // self.window), self._full_until.get(session, 0))
+        for window in range(first, first + self._LOOK_AHEAD):
+            keep = (window + 2) * self.window - now  # until the window is well past
+            for place in range(self.burst):
+                slot = key("meta", "pace", session, str(window), str(place))
+                if await self.storage.add(slot, 1, ttl=keep):
+                    self._booked[session] = slot
+                    return max(0.0, window * self.window - now)
+            self._full_until[session] = window + 1
+        return self._LOOK_AHEAD * self.window
+
+    async def release(self, session: str) -> None:
+        slot = self._booked.pop(session, None)
+        if slot is not None:
+            await self.storage.delete(slot)
+            self._full_until.pop(session, None)

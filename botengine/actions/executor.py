@@ -40,7 +40,7 @@ from botengine.actions.render import Rendered, render_action
 from botengine.durations import format_duration
 from botengine.errors import ActionError, PermanentError, RetryableError, StorageError
 from botengine.events import EventView, parse_envelope, view_of
-from botengine.pacing import Pacer
+from botengine.pacing import Pacer, Pacing
 from botengine.retry import DEFAULT_RETRY, RetryPolicy
 from botengine.secrets import redact
 from botengine.storage import Job
@@ -180,14 +180,14 @@ class Executor:
         services: Services,
         *,
         dry_run: bool = False,
-        pacer: Pacer | None = None,
+        pacer: Pacing | None = None,
         default_retry: RetryPolicy = DEFAULT_RETRY,
         ledger_ttl: float = 30 * 86400.0,
     ) -> None:
         self.services = services
         self.storage = services.storage
         self.dry_run = dry_run
-        self.pacer = pacer or Pacer(0)
+        self.pacer: Pacing = pacer or Pacer(0)
         self.default_retry = default_retry
         self.ledger_ttl = ledger_ttl
         services.follow_up = self.follow_up
@@ -231,9 +231,9 @@ class Executor:
             if kind is None:
                 raise PermanentError(f"unknown action {spec.kind!r} (removed from this version?)")
             rendered = render_action(spec, {**plan.variables, **plan.results}, self.services.env)
-            if kind.sends and (wait := self.pacer.reserve(plan.session)) > 0:
+            if kind.sends and (wait := await self.pacer.reserve(plan.session)) > 0:
                 if wait > INLINE_PACING:
-                    self.pacer.release(plan.session)
+                    await self.pacer.release(plan.session)
                     await self.storage.delete(slot)
                     await self._reschedule(plan, spec, wait, "paced")
                     detail = f"paced: {plan.session} is at its sending budget; sends in {wait:.1f}s"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from botengine.pacing import Pacer
+from botengine.pacing import Pacer, SharedPacer
+from botengine.storage import Storage
 from botengine.testing import FakeWawp, make_event
 from tests.actions.conftest import EngineFactory
 
@@ -15,27 +16,42 @@ class Clock:
         return self.now
 
 
-def test_a_burst_then_the_steady_rate_per_session() -> None:
+async def test_a_burst_then_the_steady_rate_per_session() -> None:
     clock = Clock()
     pacer = Pacer(60, burst=3, clock=clock)  # one a second, bursts of 3
-    assert [pacer.reserve("a") for _ in range(5)] == [0, 0, 0, 1.0, 2.0]
-    assert pacer.reserve("b") == 0  # sessions have separate budgets
+    assert [await pacer.reserve("a") for _ in range(5)] == [0, 0, 0, 1.0, 2.0]
+    assert await pacer.reserve("b") == 0  # sessions have separate budgets
     clock.now += 10  # idle time refills the budget, up to the burst
-    assert [pacer.reserve("a") for _ in range(4)] == [0, 0, 0, 1.0]
+    assert [await pacer.reserve("a") for _ in range(4)] == [0, 0, 0, 1.0]
 
 
-def test_release_gives_a_booking_back() -> None:
+async def test_release_gives_a_booking_back() -> None:
     clock = Clock()
     pacer = Pacer(60, burst=1, clock=clock)
-    assert pacer.reserve("a") == 0
-    assert pacer.reserve("a") == 1.0
-    pacer.release("a")
-    assert pacer.reserve("a") == 1.0
+    assert await pacer.reserve("a") == 0
+    assert await pacer.reserve("a") == 1.0
+    await pacer.release("a")
+    assert await pacer.reserve("a") == 1.0
 
 
-def test_no_limit_when_the_rate_is_zero() -> None:
+async def test_no_limit_when_the_rate_is_zero() -> None:
     pacer = Pacer(0)
-    assert {pacer.reserve("a") for _ in range(1000)} == {0.0}
+    assert {await pacer.reserve("a") for _ in range(1000)} == {0.0}
+
+
+async def test_workers_sharing_a_store_share_one_budget(storage: Storage) -> None:
+    """Two workers (two pacers) on one store: the number's budget is not doubled."""
+    clock = Clock()
+    clock.now = 99.0  # the start of a window
+    one = SharedPacer(storage, 60, burst=3, clock=clock)  # windows of 3 sends, 3 s long
+    two = SharedPacer(storage, 60, burst=3, clock=clock)
+    waits = [await pacer.reserve("a") for pacer in (one, two, one, two, one, two, one)]
+    assert waits == [0, 0, 0, 3.0, 3.0, 3.0, 6.0]
+    assert await two.reserve("b") == 0  # another number, another budget
+    await one.release("a")  # the 6 s booking given back: the next one takes it
+    assert await two.reserve("a") == 6.0
+    clock.now += 30
+    assert await one.reserve("a") == 0
 
 
 def test_excess_messages_are_delayed_not_dropped(engine: EngineFactory, fake: FakeWawp) -> None:
