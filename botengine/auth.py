@@ -45,14 +45,10 @@ class Authenticator:
         self._hmac_keys = [k.encode() for k in hmac_keys]
         self._allow = tuple(allow)
         self._proxies = tuple(trusted_proxies)
-
-    @property
-    def needs_secret(self) -> bool:
-        return bool(self._secrets)
-
-    @property
-    def needs_signature(self) -> bool:
-        return bool(self._hmac_keys)
+        # fixed at construction: the receiver reads them on every request
+        self.needs_secret = bool(self._secrets)
+        self.needs_signature = bool(self._hmac_keys)
+        self.restricts_addresses = bool(self._allow)
 
     def client_address(self, peer: str | None, forwarded_for: str | None) -> str | None:
         """The caller's address: the peer, or the X-Forwarded-For hop a trusted proxy vouches for.

@@ -49,6 +49,18 @@ _WANTED_HEADERS = frozenset(
 )
 
 
+def _json_headers(body: bytes, retry_after: bool = False) -> list[tuple[bytes, bytes]]:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if retry_after:
+        headers.append((b"retry-after", b"5"))
+    return headers
+
+
+# The headers of the two answers almost every request gets, encoded once (and copied for each
+# response: a middleware may add to the list it is given).
+_ANSWER_HEADERS = {body: tuple(_json_headers(body)) for body in (_ACCEPTED, _DUPLICATE)}
+
+
 class Rejected(Exception):
     """A request refused with `status`; `reason` is the metric label and the error code."""
 
@@ -59,9 +71,15 @@ class Rejected(Exception):
         self.details = details
 
 
-def _is_json(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
+def _is_json(content_type: bytes) -> bool:
+    if content_type == b"application/json":
+        return True
+    media = content_type.decode("latin-1").split(";", 1)[0].strip().lower()
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")
 
 
 def _query_param(query_string: bytes, name: bytes) -> str | None:
@@ -74,9 +92,7 @@ def _query_param(query_string: bytes, name: bytes) -> str | None:
 
 
 async def _send_json(send: Send, status: int, body: bytes, retry_after: bool = False) -> None:
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if retry_after:
-        headers.append((b"retry-after", b"5"))
+    headers = _json_headers(body, retry_after)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -97,19 +113,21 @@ class Receiver:
             await self._answer_rejection(scope, send, rejected)
             return
         if body is not None:
-            await _send_json(send, 200, body)
+            headers = list(_ANSWER_HEADERS[body])
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
 
     async def _ingest(self, scope: Scope, receive: Receive) -> bytes | None:
         """Run every check and store the event; the 200 body, or None if the client left."""
-        headers = {k.decode(): v.decode("latin-1") for k, v in scope["headers"] if k in _WANTED_HEADERS}
+        headers = {k: v for k, v in scope["headers"] if k in _WANTED_HEADERS}
         self._check_caller(scope, headers)
-        if not _is_json(headers.get("content-type", "")):
+        if not _is_json(headers.get(b"content-type", b"")):
             raise Rejected(415, "not_json", "send the event as Content-Type: application/json")
-        body = await self._read_body(receive, headers.get("content-length", ""))
+        body = await self._read_body(receive, headers.get(b"content-length", b""))
         if body is None:
             return None
-        if not self.auth.signature_ok(
-            body, headers.get("x-webhook-hmac"), headers.get("x-webhook-hmac-algorithm")
+        if self.auth.needs_signature and not self.auth.signature_ok(
+            body, _text(headers.get(b"x-webhook-hmac")), _text(headers.get(b"x-webhook-hmac-algorithm"))
         ):
             raise Rejected(401, "bad_signature", "missing or wrong X-Webhook-Hmac signature")
 
@@ -150,36 +168,43 @@ class Receiver:
         self.metrics.delivery_gap.observe(max(0.0, now - parsed.timestamp / 1000))
         return _ACCEPTED
 
-    def _check_caller(self, scope: Scope, headers: dict[str, str]) -> None:
-        client = scope.get("client")
-        peer = client[0] if client else None
-        if not self.auth.address_allowed(self.auth.client_address(peer, headers.get("x-forwarded-for"))):
-            raise Rejected(403, "address_not_allowed", "this address may not post events")
-        if self.auth.needs_secret:
-            given = _query_param(scope.get("query_string", b""), b"secret") or headers.get("x-webhook-secret")
-            if not self.auth.secret_ok(given):
+    def _check_caller(self, scope: Scope, headers: dict[bytes, bytes]) -> None:
+        auth = self.auth
+        if auth.restricts_addresses:
+            client = scope.get("client")
+            peer = client[0] if client else None
+            address = auth.client_address(peer, _text(headers.get(b"x-forwarded-for")))
+            if not auth.address_allowed(address):
+                raise Rejected(403, "address_not_allowed", "this address may not post events")
+        if auth.needs_secret:
+            query: bytes = scope.get("query_string", b"")
+            given = _query_param(query, b"secret") if query else None
+            given = given or _text(headers.get(b"x-webhook-secret"))
+            if not auth.secret_ok(given):
                 raise Rejected(401, "bad_secret", "missing or wrong webhook secret")
 
-    async def _read_body(self, receive: Receive, declared: str) -> bytes | None:
-        """The body, counted on the bytes as they stream in; None when the client went away."""
-        too_large = Rejected(
+    def _too_large(self) -> Rejected:
+        return Rejected(
             413, "too_large", f"the body is larger than {self.max_body} bytes", limit=self.max_body
         )
+
+    async def _read_body(self, receive: Receive, declared: bytes) -> bytes | None:
+        """The body, counted on the bytes as they stream in; None when the client went away."""
         if declared.isdigit() and int(declared) > self.max_body:
-            raise too_large
-        chunks = []
+            raise self._too_large()
+        chunks: list[bytes] = []
         size = 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return None
-            chunk = message.get("body", b"")
+            chunk: bytes = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body:
-                raise too_large
-            chunks.append(chunk)
+                raise self._too_large()
             if not message.get("more_body", False):
-                return b"".join(chunks)
+                return b"".join((*chunks, chunk)) if chunks else chunk
+            chunks.append(chunk)
 
     async def _answer_rejection(self, scope: Scope, send: Send, rejected: Rejected) -> None:
         self.metrics.rejected.labels(rejected.reason).inc()

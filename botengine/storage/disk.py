@@ -31,7 +31,6 @@ from botengine.storage.keys import key as make_key
 from botengine.storage.keys import namespace_of
 from botengine.types import JSON, JSONDict
 
-
 # Namespaces that only record what happened (dashboard traces, rule statistics): a power loss may
 # cost their last second, so their commits skip the fsync that every other write pays.
 OBSERVATIONS = frozenset({"trace", "meta"})

@@ -2,13 +2,18 @@
 
 Every accepted event must be on disk before its 200 leaves, and a transaction per request costs
 more than the rest of the request together (docs/benchmarks.md). So requests that arrive together
-share one transaction: `accept` parks the event with a future, the first one schedules a flush on
-the event loop, and the flush writes the whole batch (dedupe, inserts, pending acknowledgements)
-in one transaction, then resolves every future. Each 200 still leaves only after its own commit.
+share one transaction: `accept` parks the event with a future, the first one opens a batch, and
+the flush writes the whole batch (dedupe, inserts, pending acknowledgements) in one transaction,
+then resolves every future. Each 200 still leaves only after its own commit. A batch stays open
+while each turn of the event loop brings more requests (at most GATHER_WAIT, GATHER_MAX events):
+under load that makes one commit of a few dozen events instead of several small ones, and a quiet
+loop commits on its next turn, so a lone request waits for nothing.
 
-The flush runs on the event-loop thread on purpose: SQLite releases the GIL around every step,
-and a writer thread would have to win the GIL back from a busy loop once per row. Only the WAL
-checkpoint, one long call that fsyncs the database file, runs on a thread of its own.
+The flush, COMMIT and its fsync included, runs on the event-loop thread on purpose: SQLite
+releases the GIL around every step, and a writer thread would have to win the GIL back from a
+busy loop (tried for the COMMIT alone: on one core it cost ~13 µs of CPU per request more than it
+saved by overlapping the fsync). Only the WAL checkpoint, one long call that fsyncs the database
+file, runs on a thread of its own.
 
 Events just committed are also handed to the worker from memory, so the common case never reads
 the queue back; the table is read only after a restart or when the worker falls far behind.
@@ -62,6 +67,8 @@ _UPSERT_SEEN = (
 )
 
 ACK_DELAY = 0.05  # seconds an acknowledgement may wait for a commit to share
+GATHER_WAIT = 0.003  # seconds a batch may stay open while requests keep arriving
+GATHER_MAX = 256  # events in a batch that closes it at once
 _PURGE_EVERY = 60.0  # seconds between sweeps of expired dedupe records
 _PURGE_CHUNK = 5000
 _CHECKPOINT_EVERY = 1.0
@@ -155,10 +162,11 @@ class Journal:
             raise StorageError("the journal is closed")
         if self._depth + len(self._pending) >= self.max_depth:
             raise QueueFullError(f"queue holds {self._depth} events (maximum {self.max_depth})")
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
         self._pending.append((event, dedupe, future))
         if self._flush_handle is None:
-            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
+            self._flush_handle = loop.call_soon(self._gather, len(self._pending), time.perf_counter())
         return await future
 
     def ack(self, seqs: Iterable[int]) -> None:
@@ -170,6 +178,19 @@ class Journal:
         self._pending_acks.extend(seqs)
         if self._flush_handle is None and self._ack_handle is None:
             self._ack_handle = asyncio.get_running_loop().call_later(ACK_DELAY, self._flush)
+
+    def _gather(self, seen: int, opened: float) -> None:
+        """Commit the batch, unless requests are still arriving: then look again next turn.
+
+        A commit costs about as much as a few dozen rows, so a busy loop keeps the batch open
+        while each turn of the loop adds requests to it (up to GATHER_MAX, for GATHER_WAIT at
+        most); a quiet one commits on the next turn, as soon as nothing more arrived.
+        """
+        waiting = len(self._pending)
+        if seen < waiting < GATHER_MAX and time.perf_counter() - opened < GATHER_WAIT:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._gather, waiting, opened)
+        else:
+            self._flush()
 
     def _flush(self) -> None:
         self._flush_handle = None
