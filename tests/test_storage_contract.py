@@ -196,3 +196,14 @@ async def test_jobs_leased_by_a_store_that_closed_run_again(storage_factory: Sto
     await first.close()
     second = storage_factory()
     assert [(j.id, j.data) for j in await second.take_due(now, 10)] == [("j-interrupted", {"x": 1})]
+
+
+async def test_many_concurrent_writes_each_see_their_own_result(storage: Storage) -> None:
+    """Backends may commit concurrent writes together; each caller still gets its own answer."""
+    added = await asyncio.gather(*(storage.add(f"ledger:k{i % 50}", i) for i in range(200)))
+    assert added.count(True) == 50
+    counted = await asyncio.gather(*(storage.incr("counter:shared") for _ in range(100)))
+    assert sorted(counted) == list(range(1, 101))
+    deleted = await asyncio.gather(*(storage.delete(f"ledger:k{i}") for i in range(60)))
+    assert deleted == [True] * 50 + [False] * 10
+    assert await storage.get("ledger:k0") is None

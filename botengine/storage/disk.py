@@ -115,6 +115,9 @@ class _JobTable:
         self._db.close()
 
 
+_Write = tuple[diskcache.Cache, str, tuple[Any, ...], dict[str, Any], "asyncio.Future[Any]"]
+
+
 class DiskStorage:
     """The embedded default backend (see the module docstring for the layout)."""
 
@@ -134,6 +137,8 @@ class DiskStorage:
         self.accept = self.journal.accept  # type: ignore[method-assign]  # the hot path, one call less
         self._sync = sync
         self._caches: dict[str, diskcache.Cache] = {}
+        self._writes: list[_Write] = []
+        self._write_handle: asyncio.Handle | None = None
         try:
             self._jobs = _JobTable(journal_path, sync)
         except sqlite3.Error as exc:
@@ -178,16 +183,54 @@ class DiskStorage:
         return None if raw is None else decode(raw)
 
     async def put(self, key: str, value: JSON, ttl: float | None = None) -> None:
-        self._call(self._kv(key).set, key, encode(value), expire=ttl)
+        await self._write(key, "set", key, encode(value), expire=ttl)
 
     async def add(self, key: str, value: JSON, ttl: float | None = None) -> bool:
-        return bool(self._call(self._kv(key).add, key, encode(value), expire=ttl))
+        return bool(await self._write(key, "add", key, encode(value), expire=ttl))
 
     async def delete(self, key: str) -> bool:
-        return bool(self._call(self._kv(key).delete, key))
+        return bool(await self._write(key, "delete", key))
 
     async def incr(self, key: str, amount: int = 1) -> int:
-        return int(self._call(self._kv(key).incr, key, amount))
+        return int(await self._write(key, "incr", key, amount))
+
+    async def _write(self, key: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        """One write, committed with the others of this turn of the event loop (see _flush_writes)."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Any] = loop.create_future()
+        self._writes.append((self._kv(key), method, args, kwargs, done))
+        if self._write_handle is None:
+            self._write_handle = loop.call_soon(self._flush_writes)
+        return await done
+
+    def _flush_writes(self) -> None:
+        """Group commit for key/value writes, as the journal does for events.
+
+        Writes that arrive together (many chats' actions claiming and recording themselves in
+        the ledger) share one transaction per namespace, so one fsync, where each would otherwise
+        wait for its own. A write's caller resumes only after the commit holding it.
+        """
+        self._write_handle = None
+        batch, self._writes = self._writes, []
+        by_cache: dict[int, list[_Write]] = {}
+        for write in batch:
+            by_cache.setdefault(id(write[0]), []).append(write)
+        for writes in by_cache.values():
+            cache = writes[0][0]
+            try:
+                with cache.transact(retry=True):
+                    results = [getattr(cache, method)(*args, **kw) for _, method, args, kw, _ in writes]
+            except Exception as exc:  # the whole transaction rolled back: every write in it failed
+                failure: Exception = exc
+                if isinstance(exc, sqlite3.Error | OSError | diskcache.Timeout):
+                    failure = StorageError(f"storage error: {exc}")
+                for *_, done in writes:
+                    if not done.done():
+                        done.set_exception(failure)
+                continue
+            for (*_, done), result in zip(writes, results, strict=True):
+                if not done.done():  # its caller may have been cancelled meanwhile
+                    done.set_result(result)
 
     async def scan(self, prefix: str) -> list[tuple[str, JSON]]:
         cache = self._kv(prefix)
@@ -244,6 +287,9 @@ class DiskStorage:
 
     async def close(self) -> None:
         await asyncio.sleep(0)  # let a flush scheduled by the last requests run first
+        if self._write_handle is not None:
+            self._write_handle.cancel()
+            self._flush_writes()
         self.journal.close()
         self._jobs.close()
         for cache in self._caches.values():

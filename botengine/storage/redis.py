@@ -78,6 +78,7 @@ T = TypeVar("T")
 GROUP = "workers"  # the one consumer group of every partition
 _DEPTH_STALE = 1.0  # seconds after which queue_depth() refreshes its cached value in the background
 _MGET_CHUNK = 500
+_MAX_CONNECTIONS = 64
 
 
 class RedisKeys:
@@ -306,7 +307,12 @@ class RedisStorage:
         self.consumer = consumer or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.keys = RedisKeys(namespace)
         try:
-            self._client = aioredis.Redis.from_url(url, protocol=2, socket_connect_timeout=5)
+            # A burst of concurrent calls waits for a free connection instead of failing with
+            # "Too many connections" (the plain pool's answer past 100).
+            pool = aioredis.BlockingConnectionPool.from_url(
+                url, max_connections=_MAX_CONNECTIONS, timeout=20, protocol=2, socket_connect_timeout=5
+            )
+            self._client = aioredis.Redis(connection_pool=pool)
         except ValueError as exc:
             raise ConfigError(f"bad Redis URL {url!r}: {exc}") from exc
         self._accept = self._client.register_script(_ACCEPT)
@@ -780,13 +786,13 @@ class RedisStorage:
         finally:
             self._owned.clear()
             self._held_jobs.clear()
-            await self._client.aclose()
+            await self._client.aclose(close_connection_pool=True)
 
     async def abandon(self) -> None:
         """Disconnect without letting go of anything, as a killed process would (for tests)."""
         if not self._closed:
             await self._stop_tasks()
-            await self._client.aclose()
+            await self._client.aclose(close_connection_pool=True)
 
     async def _stop_tasks(self) -> None:
         self._closed = True
