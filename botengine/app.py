@@ -125,6 +125,7 @@ def build_app(
         ),
         ledger_ttl=settings.ledger_window,
     )
+    services.follow_up = executor.follow_up  # `later` schedules through the executor's jobs
     live_rules = rules
     rule_processor = RuleProcessor(
         lambda: live_rules.current, storage, executor, metrics, dry_run=settings.dry_run

@@ -2,7 +2,8 @@
 
 WhatsApp bans numbers that send in bursts. Each session (one number) gets a budget: a steady rate
 of `per_minute`, with bursts of up to `burst` messages. `reserve` books the next free slot and
-says how long to wait for it; `release` gives a booking back (the send was deferred).
+says how long to wait for it, with the booking; `release` gives that booking back (the send did
+not happen after all).
 
     Pacer        one process: the generic cell rate algorithm, in memory
     SharedPacer  several workers on one store (Redis): slots counted in the store, so the
@@ -23,10 +24,14 @@ def default_burst(per_minute: float) -> int:
     return max(1, int(per_minute // 6))  # ten seconds' worth
 
 
-class Pacing(Protocol):
-    async def reserve(self, session: str) -> float: ...
+Booking = object
+"""What `reserve` hands out, to `release` exactly that place later."""
 
-    async def release(self, session: str) -> None: ...
+
+class Pacing(Protocol):
+    async def reserve(self, session: str) -> tuple[float, Booking]: ...
+
+    async def release(self, session: str, booking: Booking) -> None: ...
 
 
 class Pacer:
@@ -39,18 +44,20 @@ class Pacer:
         self.clock = clock
         self._next: dict[str, float] = {}  # per session: the theoretical arrival time of the next send
 
-    async def reserve(self, session: str) -> float:
-        """Book a send for `session`; seconds to wait before it may go (0: now)."""
+    async def reserve(self, session: str) -> tuple[float, Booking]:
+        """Book a send for `session`: seconds to wait before it may go (0: now), and the booking."""
         if not self.enabled:
-            return 0.0
+            return 0.0, None
         now = self.clock()
         tat = max(self._next.get(session, now), now)
         allowed_at = tat - self.interval * (self.burst - 1)
         self._next[session] = tat + self.interval
-        return max(0.0, allowed_at - now)
+        return max(0.0, allowed_at - now), self._next[session]
 
-    async def release(self, session: str) -> None:
-        if self.enabled and session in self._next:
+    async def release(self, session: str, booking: Booking) -> None:
+        # Only the latest booking can be given back; an earlier one stays spent (the budget is
+        # then under-used for a moment, never exceeded).
+        if self.enabled and booking is not None and self._next.get(session) == booking:
             self._next[session] -= self.interval
 
 
@@ -78,11 +85,10 @@ class SharedPacer:
         self.window = self.burst * 60.0 / per_minute if self.enabled else 0.0
         self.clock = clock
         self._full_until: dict[str, int] = {}  # per session: windows known to be full, below this
-        self._booked: dict[str, str] = {}  # per session: its last booking
 
-    async def reserve(self, session: str) -> float:
+    async def reserve(self, session: str) -> tuple[float, Booking]:
         if not self.enabled:
-            return 0.0
+            return 0.0, None
         now = self.clock()
         first = max(int(now // self.window), self._full_until.get(session, 0))
         for window in range(first, first + self._LOOK_AHEAD):
@@ -90,13 +96,11 @@ class SharedPacer:
             for place in range(self.burst):
                 slot = key("meta", "pace", session, str(window), str(place))
                 if await self.storage.add(slot, 1, ttl=keep):
-                    self._booked[session] = slot
-                    return max(0.0, window * self.window - now)
+                    return max(0.0, window * self.window - now), slot
             self._full_until[session] = window + 1
-        return self._LOOK_AHEAD * self.window
+        return self._LOOK_AHEAD * self.window, None
 
-    async def release(self, session: str) -> None:
-        slot = self._booked.pop(session, None)
-        if slot is not None:
-            await self.storage.delete(slot)
+    async def release(self, session: str, booking: Booking) -> None:
+        if isinstance(booking, str):  # the place's own key: exactly that place is freed
+            await self.storage.delete(booking)
             self._full_until.pop(session, None)

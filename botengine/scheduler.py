@@ -47,8 +47,9 @@ class Scheduler:
             if free > 0:
                 try:
                     jobs = await self.storage.take_due(time.time(), free)
-                except StorageError as exc:
-                    log.error("cannot read scheduled jobs: %s", exc)
+                except Exception as exc:  # the loop must outlive a bad row or a store that is down
+                    log.error("cannot read scheduled jobs (will try again): %s", exc)
+                    await asyncio.sleep(1.0)
             for job in jobs:
                 task = asyncio.create_task(self._run_one(job), name=f"job-{job.id[:40]}")
                 self._running.add(task)
@@ -64,6 +65,9 @@ class Scheduler:
             await self.run(job)
         except asyncio.CancelledError:
             raise  # shutting down: the job stays in the store and runs after the restart
+        except StorageError as exc:  # the store, not the job, failed: leave it to run again
+            log.error("the store failed while job %s ran; it runs again later: %s", job.id, exc)
+            return
         except Exception as exc:
             log.exception("job %s failed; it goes to the dead-letter queue", job.id.replace("\x1f", " "))
             await self._dead_letter(job, exc)

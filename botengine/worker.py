@@ -117,7 +117,7 @@ class Worker:
         self._work_arrived.set()
 
     async def _runner(self) -> None:
-        while True:
+        while not self._stopping:
             while not self._ready:
                 self._work_arrived.clear()
                 await self._work_arrived.wait()
@@ -150,7 +150,7 @@ class Worker:
         lane.popleft()
         self._taken -= 1
         self._slot_freed.set()
-        if lane:
+        if lane and not self._stopping:  # stopping: the rest of the lane stays queued in storage
             self._ready.append(lane_key)
             self._work_arrived.set()
         else:

@@ -92,3 +92,31 @@ async def test_stop_leaves_unfinished_events_queued(storage_factory) -> None:  #
         assert [d.event.event_id for d in again] == ["evt_00001"]
     else:
         assert store.queue_depth() == 1
+
+
+async def test_stop_starts_nothing_new_while_in_flight_events_finish(storage: Storage) -> None:
+    started: list[str] = []
+    release = asyncio.Event()
+
+    async def processor(event: Incoming) -> str:
+        started.append(event.event_id)
+        if event.chat == "slow@c.us":
+            await release.wait()
+        else:
+            await asyncio.sleep(0.05)
+        return "ok"
+
+    await storage.accept(incoming(0, "slow@c.us"))
+    for i in range(1, 6):
+        await storage.accept(incoming(i, "quick@c.us"))
+    worker = Worker(storage, processor, Metrics(), concurrency=2)
+    worker.start()
+    deadline = time.monotonic() + 5
+    while len(started) < 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.005)
+    stopping = asyncio.create_task(worker.stop(5.0))
+    await asyncio.sleep(0.3)  # the slow event keeps the grace period going
+    release.set()
+    await stopping
+    # the quick chat's event in flight at the stop finished; its next ones stayed queued
+    assert sorted(started) == ["evt_00000", "evt_00001"]

@@ -71,13 +71,22 @@ def pool_codes(path: Path) -> tuple[str, ...]:
         raise PermanentError(f"discount: cannot read the pool file {path}: {exc.strerror}") from exc
 
 
+def pool_path(folder: Path, pool: str) -> Path:
+    """The pool file, which must lie inside the rules folder (a rule cannot read /etc/passwd)."""
+    path = (folder / pool).resolve()
+    if not path.is_relative_to(folder.resolve()):
+        raise PermanentError(f"discount: the pool file {pool!r} is outside the rules folder")
+    return path
+
+
 async def _new_code(params: DiscountParams, ctx: ActionContext, storage: Storage) -> str:
     if params.pool is not None:
         assert ctx.spec is not None
-        path = ctx.spec.rules_folder / params.pool
-        codes = pool_codes(path)
-        taken = await storage.incr(key("discount", params.campaign, "pool-next"))
+        codes = pool_codes(pool_path(ctx.spec.rules_folder, params.pool))
+        cursor = key("discount", params.campaign, "pool-next")
+        taken = await storage.incr(cursor)
         if taken > len(codes):
+            await storage.incr(cursor, -1)  # so the first code added to the file is the next one
             raise PermanentError(
                 f"discount: the pool {params.pool} is used up ({len(codes)} codes issued); "
                 "add codes to the file, then replay the dead letters"
@@ -102,7 +111,12 @@ async def run_discount(params: DiscountParams, ctx: ActionContext) -> JSONDict:
         if issued > params.cap:
             await storage.incr(count_key, -1)
             raise SkipRule(f"campaign {params.campaign!r} reached its cap of {params.cap} codes")
-    code = await _new_code(params, ctx, storage)
+    try:
+        code = await _new_code(params, ctx, storage)
+    except BaseException:
+        if params.cap is not None:  # no code was issued: its place under the cap is free again
+            await storage.incr(count_key, -1)
+        raise
     now = time.time()
     record: JSONDict = {
         "code": code,
@@ -144,9 +158,14 @@ def dry_result_discount(params: DiscountParams, ctx: ActionContext) -> JSONDict:
 
 
 def check_discount(params: DiscountParams, folder: Path) -> list[tuple[str, str]]:
-    if params.pool is None or "{{" in params.pool:
+    if params.pool is None:
         return []
-    path = folder / params.pool
+    if "{{" in params.pool or "{%" in params.pool:
+        return [("pool: the file name cannot be a template", "name the file: pool: codes.txt")]
+    try:
+        path = pool_path(folder, params.pool)
+    except PermanentError:
+        return [(f"the pool file {params.pool!r} is outside the rules folder", "keep it beside the rules")]
     if not path.is_file():
         return [(f"no such pool file {params.pool!r}", "the path is relative to this rules file")]
     if not pool_codes(path):

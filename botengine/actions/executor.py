@@ -53,7 +53,6 @@ Status = Literal["done", "skipped", "dry-run", "retrying", "deferred", "failed",
 _CONTINUES: frozenset[str] = frozenset({"done", "skipped", "dry-run"})  # the next action may run
 
 LEASE_MARGIN = 30.0  # a claim outlives the action's timeout by this much before another may take it
-INLINE_PACING = 1.0  # a send waits for its pacing slot in place up to this long, else it is deferred
 
 
 @dataclass
@@ -190,7 +189,6 @@ class Executor:
         self.pacer: Pacing = pacer or Pacer(0)
         self.default_retry = default_retry
         self.ledger_ttl = ledger_ttl
-        services.follow_up = self.follow_up
 
     # -- running plans --------------------------------------------------------------------------
 
@@ -216,34 +214,37 @@ class Executor:
         slot = ledger_key(plan.session, plan.event_id, plan.rule, spec.index)
         kind = ACTIONS.get(spec.kind)
         timeout = spec.timeout or (kind.timeout if kind else 15.0)
-        held = await self._claim(slot, timeout + LEASE_MARGIN)
-        if held is not None:
-            if held.get("state") == "done":
-                self._keep(plan, spec, held.get("result"))
-                return self._outcome(plan, spec, "skipped", "done before (idempotency ledger)")
-            if held.get("state") == "stopped":  # it ended its rule then: it does again
-                return self._outcome(plan, spec, "stopped", str(held.get("result", "")))
-            await self._reschedule(plan, spec, timeout + LEASE_MARGIN, "held")
-            return self._outcome(plan, spec, "deferred", "being run elsewhere; will check again")
+        if (before := await self._done_before(plan, spec, slot)) is not None:
+            return before
         started = time.perf_counter()
         rendered: Rendered | None = None
         try:
             if kind is None:
                 raise PermanentError(f"unknown action {spec.kind!r} (removed from this version?)")
             rendered = render_action(spec, {**plan.variables, **plan.results}, self.services.env)
-            if kind.sends and (wait := await self.pacer.reserve(plan.session)) > 0:
-                if wait > INLINE_PACING:
-                    await self.pacer.release(plan.session)
-                    await self.storage.delete(slot)
-                    await self._reschedule(plan, spec, wait, "paced")
-                    detail = f"paced: {plan.session} is at its sending budget; sends in {wait:.1f}s"
-                    return self._outcome(plan, spec, "deferred", detail, rendered)
-                await asyncio.sleep(wait)
+            booking = await self._pace(plan.session) if kind.sends else None
+        except ActionError as exc:
+            return await self._failed(plan, spec, exc, rendered, started)
+        except StorageError as exc:
+            return await self._failed(
+                plan, spec, RetryableError(f"the store failed: {exc}"), rendered, started
+            )
+        held = await self._claim(slot, timeout + LEASE_MARGIN)
+        if held is not None:  # another run got here first
+            if booking is not None:
+                await self.pacer.release(plan.session, booking)
+            if (before := await self._done_before(plan, spec, slot)) is not None:
+                return before
+            await self._reschedule(plan, spec, timeout + LEASE_MARGIN, "held")
+            return self._outcome(plan, spec, "deferred", "being run elsewhere; will check again")
+        try:
             try:
                 async with asyncio.timeout(timeout):
                     result = await kind.run(rendered.params, ctx)
             except TimeoutError:
                 raise RetryableError(f"no answer within {format_duration(timeout)}") from None
+            except StorageError as exc:  # a blip of the store (Redis restarting): worth a retry
+                raise RetryableError(f"the store failed: {exc}") from exc
         except SkipRule as exc:
             await self._mark_done(slot, str(exc), state="stopped")
             return self._outcome(plan, spec, "stopped", str(exc), rendered)
@@ -252,10 +253,10 @@ class Executor:
             return await self._failed(plan, spec, exc, rendered, started)
         except Exception as exc:  # a bug in an action kind must not take the worker down
             await self._unclaim(slot)
-            log.exception("action %s crashed", spec.kind)
-            return await self._failed(
-                plan, spec, PermanentError(f"{type(exc).__name__}: {exc}"), rendered, started
-            )
+            trace = redact(traceback.format_exc(), rendered.secrets)
+            log.error("action %s crashed:\n%s", spec.kind, trace)
+            crash = PermanentError(f"{type(exc).__name__}: {exc}")
+            return await self._failed(plan, spec, crash, rendered, started)
         await self._mark_done(slot, result)
         self._keep(plan, spec, result)
         elapsed = (time.perf_counter() - started) * 1000
@@ -263,6 +264,29 @@ class Executor:
             self.services.metrics.action_seconds.labels(spec.kind).observe(elapsed / 1000)
         log.info("action done", extra={"fields": {**_fields(plan, spec), "ms": round(elapsed, 1)}})
         return self._outcome(plan, spec, "done", "", rendered, result, elapsed)
+
+    async def _done_before(self, plan: RunPlan, spec: ActionSpec, slot: str) -> ActionOutcome | None:
+        """The outcome when the ledger says this action already ran for this event, else None."""
+        held = await self.storage.get(slot)
+        if not isinstance(held, dict):
+            return None
+        if held.get("state") == "done":
+            self._keep(plan, spec, held.get("result"))
+            return self._outcome(plan, spec, "skipped", "done before (idempotency ledger)")
+        if held.get("state") == "stopped":  # it ended its rule then: it does again
+            return self._outcome(plan, spec, "stopped", str(held.get("result", "")))
+        return None
+
+    async def _pace(self, session: str) -> object:
+        """Wait for a place in the number's sending budget; the booking, to give back if unused.
+
+        The wait happens here, holding the chat, so its messages leave in the order the events
+        came; the worker parks a slow event, so other chats keep their runners meanwhile.
+        """
+        wait, booking = await self.pacer.reserve(session)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return booking
 
     def _dry(self, ctx: ActionContext, plan: RunPlan, spec: ActionSpec) -> ActionOutcome:
         """Render and describe the action, do nothing; pretend results so later templates render."""
@@ -324,7 +348,8 @@ class Executor:
         self, plan: RunPlan, spec: ActionSpec, exc: ActionError, rendered: Rendered | None, started: float
     ) -> ActionOutcome:
         attempt = plan.attempts.get(spec.index, 0) + 1
-        message = str(exc)
+        # An error may quote what was sent (a URL, an answer): never let a secret through
+        message = redact(str(exc), rendered.secrets) if rendered is not None else str(exc)
         plan.errors.setdefault(spec.index, []).append(
             {"at": datetime.now(UTC).isoformat(), "attempt": attempt, "error": message}
         )
@@ -434,7 +459,3 @@ def summary_of(outcomes: list[ActionOutcome], matched: int) -> str:
         if status in statuses:
             return status.replace("-", "_")
     return "done"
-
-
-def describe_exception() -> str:
-    return traceback.format_exc(limit=8)

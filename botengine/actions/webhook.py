@@ -13,6 +13,7 @@ errors, timeouts, 5xx and 429 are retried; other 4xx are not (a retry cannot fix
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 import httpx
@@ -23,7 +24,8 @@ from botengine.errors import PermanentError, RetryableError
 from botengine.types import JSONDict
 from botengine.wawp import RETRYABLE_STATUS, retry_after_of
 
-_KEPT_TEXT = 2000  # characters of a non-JSON answer kept for later actions and dead letters
+_KEPT_TEXT = 2000  # bytes of an answer's text kept for later actions and dead letters
+_KEPT_BODY = 256 * 1024  # a larger answer is not read further (nor parsed): it would bloat the store
 
 
 class WebhookParams(Params):
@@ -42,22 +44,36 @@ def _client(ctx: ActionContext) -> httpx.AsyncClient:
     return ctx.services.http
 
 
+def _target(method: str, url: str) -> str:
+    """The call as errors show it: no user:password@, no query (either may carry a secret)."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return method
+    return f"{method} {parsed.scheme}://{parsed.host}{f':{parsed.port}' if parsed.port else ''}{parsed.path}"
+
+
 async def run_webhook(params: WebhookParams, ctx: ActionContext) -> JSONDict:
     headers = {"Idempotency-Key": ctx.idempotency_key, **params.headers}
-    target = f"{params.method} {params.url.split('?')[0]}"  # the query may carry a secret
+    target = _target(params.method, params.url)
+    request = _client(ctx).build_request(
+        params.method,
+        params.url,
+        headers=headers,
+        params=params.query or None,
+        json=params.body if params.body is not None else None,
+    )
     try:
-        response = await _client(ctx).request(
-            params.method,
-            params.url,
-            headers=headers,
-            params=params.query or None,
-            json=params.body if params.body is not None else None,
-        )
+        response = await _client(ctx).send(request, stream=True)
+        try:
+            body = await _read_capped(response)
+        finally:
+            await response.aclose()
     except httpx.TimeoutException as exc:
         raise RetryableError(f"{target} did not answer in time") from exc
     except httpx.TransportError as exc:
         raise RetryableError(f"cannot reach {target} ({type(exc).__name__}: {exc})") from exc
-    result = _result_of(response)
+    result = _result_of(response, body)
     if response.status_code in RETRYABLE_STATUS:
         raise RetryableError(
             f"{target} answered {response.status_code}", retry_after=retry_after_of(response)
@@ -67,12 +83,25 @@ async def run_webhook(params: WebhookParams, ctx: ActionContext) -> JSONDict:
     return result
 
 
-def _result_of(response: httpx.Response) -> JSONDict:
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    return {"status": response.status_code, "json": data, "text": response.text[:_KEPT_TEXT]}
+async def _read_capped(response: httpx.Response) -> bytes:
+    """The answer's body, at most _KEPT_BODY bytes: it is kept in the ledger and dead letters."""
+    body = b""
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) > _KEPT_BODY:
+            return body[: _KEPT_BODY + 1]  # one byte more: marks it as cut
+    return body
+
+
+def _result_of(response: httpx.Response, body: bytes) -> JSONDict:
+    data = None
+    if len(body) <= _KEPT_BODY:  # a cut answer is no JSON
+        try:
+            data = json.loads(body) if body else None
+        except ValueError:
+            data = None
+    text = body[:_KEPT_TEXT].decode(response.encoding or "utf-8", "replace")
+    return {"status": response.status_code, "json": data, "text": text}
 
 
 def preview_webhook(params: WebhookParams, ctx: ActionContext) -> JSONDict:

@@ -1,8 +1,8 @@
 """`botengine check | schema | dry-run | test`: the tools around the rules language.
 
-None of them has side effects: dry runs and tests evaluate on in-memory storage and render
-actions through the same `render_params` live delivery uses, so what they print is what would be
-sent.
+None of them has side effects: dry runs and tests evaluate on in-memory storage and go through
+the live path (the rule processor and the executor) in dry-run mode, so what they print is what
+would be sent.
 """
 
 from __future__ import annotations

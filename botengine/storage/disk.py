@@ -13,6 +13,7 @@ pickled value or key is refused on read (it could run code), and nothing is ever
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 import sqlite3
@@ -30,6 +31,8 @@ from botengine.storage.journal import Journal, SyncMode
 from botengine.storage.keys import key as make_key
 from botengine.storage.keys import namespace_of
 from botengine.types import JSON, JSONDict
+
+log = logging.getLogger(__name__)
 
 # Namespaces that only record what happened (dashboard traces, rule statistics): a power loss may
 # cost their last second, so their commits skip the fsync that every other write pays.
@@ -98,7 +101,15 @@ class _JobTable:
             "SELECT id, due, data FROM jobs WHERE due <= ? ORDER BY due LIMIT ?",
             (now, limit + len(self._leased)),
         ).fetchall()
-        jobs = [Job(job_id, due, decode(data)) for job_id, due, data in rows if job_id not in self._leased]
+        jobs = []
+        for job_id, due, data in rows:
+            if job_id in self._leased:
+                continue
+            try:
+                jobs.append(Job(job_id, due, decode(data)))
+            except ValueError:  # not ours (edited by hand?): kept for a person to look at, not run
+                log.error("scheduled job %r is not valid JSON; it is left in the journal", job_id)
+                self._leased.add(job_id)
         jobs = jobs[:limit]
         self._leased.update(job.id for job in jobs)
         return jobs

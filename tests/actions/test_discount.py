@@ -151,3 +151,32 @@ def test_a_capped_rule_stays_stopped_when_its_event_is_replayed(
         bot.wait_processed(3)
         assert bot.dead_letters() == []  # the reply after the cap is not attempted without a code
     assert len(fake.calls_to("/v2/send/text")) == 1
+
+
+def test_codes_added_to_a_used_up_pool_are_handed_out_on_replay(
+    engine: EngineFactory, fake: FakeWawp, tmp_path: Path
+) -> None:
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir()
+    pool = rules_dir / "codes.txt"
+    pool.write_text("AAA-111\n")
+    rules = CAMPAIGN.replace('prefix: "SPRING-", expires: 7d', "pool: codes.txt, cap: 5")
+    with engine(rules) as bot:
+        for n in range(3):
+            bot.post(reaction(f"1555000000{n}@c.us"))
+        bot.wait_until(lambda: len(bot.dead_letters()) == 2, what="two dead letters")
+        pool.write_text("AAA-111\nBBB-222\nCCC-333\n")
+        assert main(["dlq", "--data-dir", str(tmp_path / "data"), "replay", "--all"]) == 0
+        fake.wait_for(3, "/v2/send/text")
+        records = bot.call(lambda e: issued_codes(e.storage, "spring"))
+    assert sorted(r["code"] for r in records) == ["AAA-111", "BBB-222", "CCC-333"]
+
+
+def test_check_refuses_pool_files_outside_the_rules_or_from_templates(tmp_path: Path) -> None:
+    (tmp_path / "secret.txt").write_text("root:x:0:0\n")
+    write_rules(tmp_path / "rules", CAMPAIGN.replace('prefix: "SPRING-", expires: 7d', "pool: ../secret.txt"))
+    [outside] = load([tmp_path / "rules"]).errors
+    assert "is outside the rules folder" in str(outside)
+    write_rules(tmp_path / "rules", CAMPAIGN.replace('prefix: "SPRING-", expires: 7d', 'pool: "{{ text }}"'))
+    [templated] = load([tmp_path / "rules"]).errors
+    assert "cannot be a template" in str(templated)

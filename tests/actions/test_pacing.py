@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from botengine.pacing import Pacer, SharedPacer
+from botengine.pacing import Pacer, Pacing, SharedPacer
 from botengine.storage import Storage
 from botengine.testing import FakeWawp, make_event
 from tests.actions.conftest import EngineFactory
@@ -16,27 +16,36 @@ class Clock:
         return self.now
 
 
+async def waits(pacer: Pacing, session: str, count: int) -> list[float]:
+    return [(await pacer.reserve(session))[0] for _ in range(count)]
+
+
 async def test_a_burst_then_the_steady_rate_per_session() -> None:
     clock = Clock()
     pacer = Pacer(60, burst=3, clock=clock)  # one a second, bursts of 3
-    assert [await pacer.reserve("a") for _ in range(5)] == [0, 0, 0, 1.0, 2.0]
-    assert await pacer.reserve("b") == 0  # sessions have separate budgets
+    assert await waits(pacer, "a", 5) == [0, 0, 0, 1.0, 2.0]
+    assert await waits(pacer, "b", 1) == [0]  # sessions have separate budgets
     clock.now += 10  # idle time refills the budget, up to the burst
-    assert [await pacer.reserve("a") for _ in range(4)] == [0, 0, 0, 1.0]
+    assert await waits(pacer, "a", 4) == [0, 0, 0, 1.0]
 
 
-async def test_release_gives_a_booking_back() -> None:
+async def test_release_gives_back_only_that_booking() -> None:
     clock = Clock()
-    pacer = Pacer(60, burst=1, clock=clock)
-    assert await pacer.reserve("a") == 0
-    assert await pacer.reserve("a") == 1.0
-    await pacer.release("a")
-    assert await pacer.reserve("a") == 1.0
+    pacer = Pacer(6, burst=1, clock=clock)  # one every 10 s
+    await pacer.reserve("a")
+    wait_10, middle = await pacer.reserve("a")
+    wait_20, _ = await pacer.reserve("a")
+    assert (wait_10, wait_20) == (10.0, 20.0)
+    await pacer.release("a", middle)  # not the latest: it stays spent, no slot is handed out twice
+    assert await waits(pacer, "a", 1) == [30.0]
+    _, latest = await pacer.reserve("a")
+    await pacer.release("a", latest)  # the latest: the next send takes its place
+    assert await waits(pacer, "a", 1) == [40.0]
 
 
 async def test_no_limit_when_the_rate_is_zero() -> None:
     pacer = Pacer(0)
-    assert {await pacer.reserve("a") for _ in range(1000)} == {0.0}
+    assert set(await waits(pacer, "a", 1000)) == {0.0}
 
 
 async def test_workers_sharing_a_store_share_one_budget(storage: Storage) -> None:
@@ -45,13 +54,14 @@ async def test_workers_sharing_a_store_share_one_budget(storage: Storage) -> Non
     clock.now = 99.0  # the start of a window
     one = SharedPacer(storage, 60, burst=3, clock=clock)  # windows of 3 sends, 3 s long
     two = SharedPacer(storage, 60, burst=3, clock=clock)
-    waits = [await pacer.reserve("a") for pacer in (one, two, one, two, one, two, one)]
-    assert waits == [0, 0, 0, 3.0, 3.0, 3.0, 6.0]
-    assert await two.reserve("b") == 0  # another number, another budget
-    await one.release("a")  # the 6 s booking given back: the next one takes it
-    assert await two.reserve("a") == 6.0
+    booked = [await pacer.reserve("a") for pacer in (one, two, one, two, one, two, one)]
+    assert [wait for wait, _ in booked] == [0, 0, 0, 3.0, 3.0, 3.0, 6.0]
+    assert await waits(two, "b", 1) == [0]  # another number, another budget
+    await one.release("a", booked[3][1])  # one place of the 3 s window given back, by the other worker
+    assert await waits(two, "a", 1) == [3.0]
+    assert await waits(one, "a", 1) == [6.0]
     clock.now += 30
-    assert await one.reserve("a") == 0
+    assert await waits(one, "a", 1) == [0]
 
 
 def test_excess_messages_are_delayed_not_dropped(engine: EngineFactory, fake: FakeWawp) -> None:
@@ -60,7 +70,7 @@ def test_excess_messages_are_delayed_not_dropped(engine: EngineFactory, fake: Fa
       - name: echo
         do: [{reply: "got {{ text }}"}]
     """
-    # 30 a minute: a burst of 5, then one every 2 s (past the 1 s inline wait: deferred as jobs)
+    # 30 a minute: a burst of 5, then one every 2 s; each chat waits for its place, none is dropped
     with engine(rules, send_rate=30) as bot:
         for n in range(8):
             bot.post(make_event(text=str(n), sender=f"1555000000{n}@c.us"))

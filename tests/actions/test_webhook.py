@@ -93,3 +93,36 @@ def test_check_knows_results_of_earlier_actions_only(tmp_path: Path) -> None:
     assert len(messages) == 2
     assert ":5:" in messages[0] and "unknown variable 'webhook'" in messages[0]
     assert "unknown variable 'disount'" in messages[1]
+
+
+def test_a_secret_in_the_url_never_reaches_errors_or_dead_letters(
+    engine: EngineFactory, fake: FakeWawp
+) -> None:
+    rules = """
+    rules:
+      - name: hook
+        do: [{webhook: "WAWP/hooks/{{ secrets.HOOK_PATH }}"}]
+    """.replace("WAWP", "http://user:pw@127.0.0.1:9")  # nothing listens on port 9
+    with engine(rules, retries=1, env={"HOOK_PATH": "t0p-secret-path"}) as bot:
+        bot.post(make_event(text="hello"))
+        [(_, letter)] = bot.wait_until(bot.dead_letters, what="a dead letter")
+        traces = bot.call(lambda e: e.storage.scan("trace:"))
+    assert "cannot reach" in letter["errors"][0]["error"]
+    assert "t0p-secret-path" not in str(letter) and "t0p-secret-path" not in str(traces)
+    assert "«secret HOOK_PATH»" in letter["errors"][0]["error"]
+    assert "user:pw" not in str(letter["errors"])  # credentials in a URL are not repeated either
+
+
+def test_a_huge_answer_is_cut_not_kept_whole(engine: EngineFactory, fake: FakeWawp) -> None:
+    rules = """
+    rules:
+      - name: hook
+        do:
+          - webhook: "WAWP/hooks/big"
+          - reply: "{{ webhook.status }} {{ webhook.json is none }} {{ webhook.text | length }}"
+    """.replace("WAWP", fake.url)
+    fake.respond("big", json={"blob": "x" * 1_000_000})
+    with engine(rules) as bot:
+        bot.post(make_event(text="hello"))
+        [reply] = fake.wait_for(1, "/v2/send/text")
+    assert reply.json["message"] == "200 True 2000"
