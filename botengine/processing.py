@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from botengine import activity
-from botengine.actions.executor import ActionOutcome, Executor, RunPlan, summary_of
+from botengine.actions.executor import Executor
+from botengine.actions.plan import ActionOutcome, RunPlan, summary_of
 from botengine.events import EventView, parse_envelope, view_of
 from botengine.metrics import Metrics
 from botengine.rules.engine import Evaluation, RuleSet

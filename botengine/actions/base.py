@@ -26,7 +26,7 @@ from botengine.types import JSONDict
 if TYPE_CHECKING:
     import httpx
 
-    from botengine.actions.executor import RunPlan
+    from botengine.actions.plan import RunPlan
     from botengine.metrics import Metrics
     from botengine.wawp import WawpClient
 

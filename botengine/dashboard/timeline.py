@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from botengine.actions.executor import ActionOutcome, RunPlan
+from botengine.actions.plan import ActionOutcome, RunPlan
 from botengine.processing import Processed
 
 MINUTES = 60

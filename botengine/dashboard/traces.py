@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from botengine.actions.executor import ActionOutcome, RunPlan
+from botengine.actions.plan import ActionOutcome, RunPlan
 from botengine.processing import Processed
 from botengine.rules.variables import variables_of
 from botengine.storage import Storage

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from botengine.actions import Services
-from botengine.actions.executor import ActionOutcome, Executor
+from botengine.actions.executor import Executor
+from botengine.actions.plan import ActionOutcome
 from botengine.errors import BotengineError
 from botengine.events import parse_envelope, view_of
 from botengine.processing import Processed, RuleProcessor
