@@ -69,6 +69,7 @@ def test_pause_and_resume_a_rule(browser: Any, bot: RunningEngine, fake: FakeWaw
     bot.post(make_event(text="hello again", sender="15550001111@c.us"))
     [reply] = fake.wait_for(1, "/v2/send/text")
     assert reply.json["message"] == "Hello there!"
+    bot.wait_processed(2)  # the reply goes out before the event's statistics are written
     page.reload()
     assert page.inner_text("#rule-greet .hits") == "1"  # the paused event did not count
 
