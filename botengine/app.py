@@ -135,6 +135,12 @@ def build_app(
     for sink in (traces, timeline):
         rule_processor.listeners.append(sink.record)
         rule_processor.job_listeners.append(sink.record_job)
+    auth = Authenticator(
+        secrets=settings.secrets,
+        hmac_keys=settings.hmac_keys,
+        allow=settings.allow_ips,
+        trusted_proxies=settings.trusted_proxies,
+    )
     dashboard = Dashboard(
         DashboardAuth(
             token=settings.admin_token, user=settings.dashboard_user, password=settings.dashboard_password
@@ -144,12 +150,7 @@ def build_app(
         traces,
         timeline,
         wake_scheduler=scheduler.wake,
-    )
-    auth = Authenticator(
-        secrets=settings.secrets,
-        hmac_keys=settings.hmac_keys,
-        allow=settings.allow_ips,
-        trusted_proxies=settings.trusted_proxies,
+        client_address=auth.client_address,
     )
     receiver = Receiver(storage, auth, metrics, max_body=settings.max_body)
     worker = Worker(storage, processor or rule_processor, metrics, concurrency=settings.concurrency)

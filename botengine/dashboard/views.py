@@ -75,6 +75,7 @@ class Dashboard:
         timeline: Timeline,
         *,
         wake_scheduler: Callable[[], None] = lambda: None,
+        client_address: Callable[[str | None, str | None], str | None] = lambda peer, _: peer,
     ) -> None:
         self.auth = auth
         self.storage = storage
@@ -82,6 +83,7 @@ class Dashboard:
         self.traces = traces
         self.timeline = timeline
         self.wake_scheduler = wake_scheduler
+        self.client_address = client_address  # behind a trusted proxy: the caller, not the proxy
         self.templates = _templates()
 
     def mount(self) -> Mount:
@@ -148,7 +150,8 @@ class Dashboard:
             return Response("the dashboard is off: set BOTENGINE_ADMIN_TOKEN or a password", 404)
         error = ""
         if request.method == "POST":
-            address = request.client.host if request.client else "?"
+            peer = request.client.host if request.client else None
+            address = self.client_address(peer, request.headers.get("x-forwarded-for")) or "?"
             form = await _form(request)
             if self.auth.locked_out(address):
                 error = "Too many wrong attempts: wait a minute."
