@@ -50,16 +50,21 @@ def start_server(
     raise AssertionError(f"server did not start:\n{log_path.read_text()}")
 
 
-def processed_ids(log_path: Path) -> list[str]:
-    ids = []
+def processed(log_path: Path) -> list[tuple[float, str]]:
+    """(time, event id) of every event a server processed, from its JSON log."""
+    found = []
     for line in log_path.read_text(errors="replace").splitlines():
         try:
             entry = json.loads(line)
         except ValueError:
             continue  # a line cut by the kill
         if entry.get("msg") == "event processed":
-            ids.append(entry["event_id"])
-    return ids
+            found.append((float(entry["ts"]), str(entry["event_id"])))
+    return found
+
+
+def processed_ids(log_path: Path) -> list[str]:
+    return [event_id for _, event_id in processed(log_path)]
 
 
 async def post_all(url: str, events: list[dict[str, object]], answers: dict[str, str]) -> None:

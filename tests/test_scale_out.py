@@ -23,25 +23,12 @@ import pytest
 from botengine.testing import make_event
 from botengine.testing.server import free_port
 from tests.conftest import REDIS_URL, drop_namespace, require_redis
-from tests.test_crash_recovery import HEADERS, start_server
+from tests.test_crash_recovery import HEADERS, processed, start_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
 CHATS = 40
 PER_CHAT = 60
-
-
-def processed(log_path: Path) -> list[tuple[float, str]]:
-    """(time, event id) of every event a worker processed, from its JSON log."""
-    found = []
-    for line in log_path.read_text(errors="replace").splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue  # a line cut by the kill
-        if entry.get("msg") == "event processed":
-            found.append((float(entry["ts"]), str(entry["event_id"])))
-    return found
 
 
 async def post_chat(

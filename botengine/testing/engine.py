@@ -13,6 +13,7 @@ retry waits unless you say otherwise.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -25,6 +26,8 @@ from starlette.applications import Starlette
 
 from botengine.app import Engine, build_app
 from botengine.config import Settings
+from botengine.dlq import replay_job
+from botengine.events import chat_id_of
 from botengine.testing.server import serve_in_thread
 from botengine.types import JSONDict
 
@@ -56,6 +59,19 @@ class RunningEngine:
 
     def dead_letters(self) -> list[tuple[str, JSONDict]]:
         return self.call(lambda e: e.storage.dlq_list())
+
+    def replay(self, event: Mapping[str, Any]) -> None:
+        """Replay a whole event, as `botengine dlq replay` does one whose processing crashed."""
+        entry = {
+            "kind": "event",
+            "session": event["session"],
+            "event_id": event["id"],
+            "event_type": event["event"],
+            "chat": chat_id_of(event["event"], event["payload"]),
+            "event": json.dumps(event),
+        }
+        job = replay_job(f"test-{event['id']}", entry)
+        self.call(lambda e: e.storage.schedule(job))
 
     def get(self, key: str) -> Any:
         return self.call(lambda e: e.storage.get(key))

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from botengine.cli import main
-from botengine.storage import Job
 from botengine.testing import FakeWawp, make_event
 from botengine.testing.server import free_port
 from tests.actions.conftest import EngineFactory
@@ -152,15 +151,7 @@ def test_replaying_a_whole_event_repeats_nothing_done(engine: EngineFactory, fak
         event = make_event(text="hi")
         bot.post(event)
         fake.wait_for(1, "/hooks/analytics")
-        incoming = {
-            "type": "requeue",
-            "session": event["session"],
-            "event_id": event["id"],
-            "event_type": "message",
-            "chat": event["payload"]["from"],
-            "event": __import__("json").dumps(event),
-        }
-        bot.call(lambda e: e.storage.schedule(Job("replay-test", 0, incoming)))
+        bot.replay(event)
         bot.wait_processed(2)
         assert bot.post(event).json() == {"status": "duplicate"}
         time.sleep(0.3)

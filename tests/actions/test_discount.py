@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
 import re
 from pathlib import Path
 
@@ -14,7 +13,6 @@ import pytest
 from botengine.actions.discount import ALPHABET, issued_codes
 from botengine.cli import main
 from botengine.rules.loader import load
-from botengine.storage import Job
 from botengine.testing import FakeWawp, make_event
 from tests.actions.conftest import EngineFactory
 from tests.rules_helpers import write_rules
@@ -139,15 +137,7 @@ def test_a_capped_rule_stays_stopped_when_its_event_is_replayed(
         late = reaction("15550002222@c.us")
         bot.post(late)
         bot.wait_processed(2)
-        replay = {
-            "type": "requeue",
-            "session": late["session"],
-            "event_id": late["id"],
-            "event_type": "message.reaction",
-            "chat": late["payload"]["from"],
-            "event": json.dumps(late),
-        }
-        bot.call(lambda e: e.storage.schedule(Job("replay-capped", 0, replay)))
+        bot.replay(late)
         bot.wait_processed(3)
         assert bot.dead_letters() == []  # the reply after the cap is not attempted without a code
     assert len(fake.calls_to("/v2/send/text")) == 1
