@@ -92,29 +92,25 @@ class Dashboard:
             PREFIX,
             routes=[
                 Route("/login", self.login, methods=["GET", "POST"]),
-                Route("/logout", page(self.logout, post=True), methods=["POST"]),
+                Route("/logout", page(self.logout), methods=["POST"]),
                 Route("/", page(self.overview)),
                 Route("/events", page(self.events)),
                 Route("/events/{key:path}", page(self.event)),
                 Route("/rules", page(self.rules_page)),
-                Route("/rules/{name}/{verb:str}", page(self.pause, post=True), methods=["POST"]),
+                Route("/rules/{name}/{verb:str}", page(self.pause), methods=["POST"]),
                 Route("/dlq", page(self.dead_letters)),
-                Route("/dlq/replay-all", page(self.replay_all, post=True), methods=["POST"]),
+                Route("/dlq/replay-all", page(self.replay_all), methods=["POST"]),
                 Route("/dlq/{entry_id}", page(self.dead_letter)),
-                Route(
-                    "/dlq/{entry_id}/{verb:str}", page(self.dead_letter_action, post=True), methods=["POST"]
-                ),
-                Route("/playground", page(self.playground, post=None), methods=["GET", "POST"]),
+                Route("/dlq/{entry_id}/{verb:str}", page(self.dead_letter_action), methods=["POST"]),
+                Route("/playground", page(self.playground), methods=["GET", "POST"]),
             ],
         )
 
     # -- sessions -------------------------------------------------------------------------------
 
-    def _guarded(
-        self, handler: Handler, *, post: bool | None = False
-    ) -> Callable[[Request], Awaitable[Response]]:
+    def _guarded(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         """Refuse without a session (login page for GET, 401/403 for the rest) and, for POST,
-        without the session's CSRF token. `post=None`: both methods, POST checked."""
+        without the session's CSRF token."""
 
         async def endpoint(request: Request) -> Response:
             if not self.auth.enabled:
