@@ -31,32 +31,11 @@ from botengine.receiver import Receiver
 from botengine.retry import RetryPolicy
 from botengine.rules.live import LiveRules
 from botengine.scheduler import Scheduler
-from botengine.storage import Storage
-from botengine.storage.disk import DiskStorage
+from botengine.storage import Storage, open_storage
 from botengine.wawp import CredentialStore, WawpClient
 from botengine.worker import Processor, Worker
 
 log = logging.getLogger(__name__)
-
-
-def open_storage(settings: Settings) -> Storage:
-    """The backend the settings ask for (the embedded disk store unless told otherwise)."""
-    if settings.redis_url:
-        from botengine.storage.redis import RedisStorage  # an extra: imported only when asked for
-
-        return RedisStorage(
-            settings.redis_url,
-            dedupe_window=settings.dedupe_window,
-            max_depth=settings.max_queue,
-            namespace=settings.redis_namespace,
-            lease=settings.redis_lease,
-        )
-    return DiskStorage(
-        settings.data_dir,
-        dedupe_window=settings.dedupe_window,
-        max_depth=settings.max_queue,
-        sync=settings.sync,
-    )
 
 
 @dataclass

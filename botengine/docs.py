@@ -1,4 +1,5 @@
-"""Documentation generated from the code, so it cannot drift: `scripts/docs` rewrites it all.
+"""Documentation generated from the code, so it cannot drift: `scripts/docs` rewrites it all
+(`botengine docs`, botengine/commands/docs.py).
 
     README.md               <!-- config:start --> … the configuration reference (config.OPTIONS)
     docs/reference.md       every trigger and action: meaning, example, parameters (registries)
@@ -21,6 +22,7 @@ from pydantic import BaseModel
 
 from botengine.config import reference_table
 from botengine.durations import Duration, format_duration
+from botengine.rules.model import rules_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,8 +35,6 @@ def replace_block(text: str, name: str, content: str) -> str:
 
 
 def schema_text() -> str:
-    from botengine.rules.commands import rules_schema
-
     return json.dumps(rules_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
@@ -144,16 +144,14 @@ FILES: dict[str, Callable[[], str]] = {
 }
 
 
-def main() -> int:
+def regenerate(root: Path = ROOT) -> list[str]:
+    """Rewrite every generated block and file under `root`; what was written, one line each."""
+    written = []
     for (path, name), make in BLOCKS.items():
-        target = ROOT / path
+        target = root / path
         target.write_text(replace_block(target.read_text(encoding="utf-8"), name, make()), encoding="utf-8")
-        print(f"updated {path} ({name})")
+        written.append(f"{path} ({name})")
     for path, make in FILES.items():
-        (ROOT / path).write_text(make(), encoding="utf-8")
-        print(f"updated {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+        (root / path).write_text(make(), encoding="utf-8")
+        written.append(path)
+    return written

@@ -60,8 +60,8 @@ def test_every_action_example_in_the_reference_loads(tmp_path: Path, name: str) 
 
 
 async def test_the_readme_tutorial_works_as_written(tmp_path: Path) -> None:
+    from botengine.inline_tests import run_tests
     from botengine.rules import RuleSet
-    from botengine.rules.inline_tests import run_tests
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Your first rule in five minutes")[1].split("\n## ")[0]

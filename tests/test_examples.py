@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from botengine.actions.discount import issued_codes
+from botengine.inline_tests import run_tests
 from botengine.rules import RuleSet
-from botengine.rules.inline_tests import run_tests
 from botengine.rules.loader import load
 from botengine.storage.memory import MemoryStorage
 from botengine.testing import FakeWawp, make_event

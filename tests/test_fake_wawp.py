@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from botengine.cli import build_parser
+from botengine.commands.fake_wawp import run_fake_wawp
 from botengine.errors import PermanentError, RetryableError
 from botengine.testing import FakeWawp
-from botengine.testing.fake_wawp import run_fake_wawp
 from botengine.testing.server import free_port
 from botengine.wawp import CredentialStore, WawpClient
 

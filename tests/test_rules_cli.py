@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from botengine.cli import main
-from botengine.rules.commands import rules_schema
+from botengine.rules.model import rules_schema
 from tests.conftest import REPO, SAMPLES
 
 PRIVATE = str(SAMPLES / "message-text-private.json")

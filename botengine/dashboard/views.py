@@ -25,12 +25,12 @@ from botengine.dashboard.charts import events_chart, gap_chart
 from botengine.dashboard.timeline import Timeline
 from botengine.dashboard.traces import TraceStore
 from botengine.dlq import headline, replay
+from botengine.dry_run import dry_run_event
 from botengine.errors import BotengineError
-from botengine.rules.commands import dry_run_event
 from botengine.rules.engine import paused_key
 from botengine.rules.live import LiveRules
+from botengine.sample_events import make_event
 from botengine.storage import Storage
-from botengine.testing.events import make_event
 
 PREFIX = "/dashboard"
 MAX_FORM = 1 << 20

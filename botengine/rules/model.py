@@ -103,3 +103,10 @@ def schema_model() -> type[BaseModel]:
         rules=(list[rule], Field(default_factory=list)),
         tests=(list[test], Field(default_factory=list)),
     )
+
+
+def rules_schema() -> dict[str, Any]:
+    """The JSON Schema of a rules file (`botengine schema`, docs/rules.schema.json)."""
+    schema = schema_model().model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema

@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from botengine.storage.base import Delivery, Incoming, Job, Storage
+from botengine.storage.factory import open_storage
 
-__all__ = ["Delivery", "Incoming", "Job", "Storage"]
+__all__ = ["Delivery", "Incoming", "Job", "Storage", "open_storage"]

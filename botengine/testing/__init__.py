@@ -10,7 +10,7 @@ module, since it pulls in the whole engine).
 
 from __future__ import annotations
 
-from botengine.testing.events import load_event, make_event
+from botengine.sample_events import load_event, make_event
 from botengine.testing.fake_wawp import Call, FakeWawp
 from botengine.testing.server import serve_in_thread
 

@@ -1,4 +1,4 @@
-"""Build Wawp events for tests, dry runs and `botengine emit`."""
+"""Wawp events built from a few fields: for inline tests, the playground, `botengine emit` and tests."""
 
 from __future__ import annotations
 

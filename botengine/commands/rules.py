@@ -1,8 +1,8 @@
 """`botengine check | schema | dry-run | test`: the tools around the rules language.
 
 None of them has side effects: dry runs and tests evaluate on in-memory storage and go through
-the live path (the rule processor and the executor) in dry-run mode, so what they print is what
-would be sent.
+the live path (the rule processor and the executor) in dry-run mode (botengine/dry_run.py), so
+what they print is what would be sent.
 """
 
 from __future__ import annotations
@@ -10,25 +10,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
-from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from botengine.actions import Services
-from botengine.actions.executor import Executor
 from botengine.actions.plan import ActionOutcome
+from botengine.dry_run import dry_run_event
 from botengine.errors import BotengineError
-from botengine.events import parse_envelope, view_of
-from botengine.processing import Processed, RuleProcessor
+from botengine.inline_tests import run_tests
 from botengine.rules.engine import RuleSet
-from botengine.rules.inline_tests import run_tests
 from botengine.rules.loader import load
-from botengine.rules.model import schema_model
-from botengine.state import Scope, set_var
-from botengine.storage.memory import MemoryStorage
+from botengine.rules.model import rules_schema
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -74,12 +66,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 # --- schema ------------------------------------------------------------------------------------
 
 
-def rules_schema() -> dict[str, Any]:
-    schema = schema_model().model_json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    return schema
-
-
 def cmd_schema(args: argparse.Namespace) -> int:
     print(json.dumps(rules_schema(), indent=2, ensure_ascii=False))
     return 0
@@ -120,36 +106,6 @@ def _is_one_json(text: str) -> bool:
 def cmd_dry_run(args: argparse.Namespace) -> int:
     rules = RuleSet.load([args.rules])
     return asyncio.run(_dry_run(rules, _read_events(args.events), as_json=args.json, explain=args.explain))
-
-
-async def dry_run_event(
-    rules: RuleSet,
-    body: bytes,
-    *,
-    now: datetime | None = None,
-    state: Mapping[str, Any] | None = None,
-) -> Processed:
-    """What the rules would do with one event, through the live path in dry-run mode.
-
-    On fresh in-memory storage (holding the `state` given: the chat's, or the sender's with
-    `scope: sender`): nothing the run does outlives it. Raises BotengineError when the body is
-    not a valid event.
-    """
-    parsed = parse_envelope(body)
-    if isinstance(parsed, list):
-        raise BotengineError(
-            "not a valid event: " + "; ".join(f"{p.field or 'body'}: {p.message}" for p in parsed)
-        )
-    view = view_of(parsed)
-    storage = MemoryStorage()
-    variables = dict(state or {})
-    scope: Scope = "sender" if variables.pop("scope", "chat") == "sender" else "chat"
-    owner = view.chat.id if scope == "chat" else (view.sender.id if view.sender else "")
-    for var, value in variables.items():
-        await set_var(storage, view.session, scope, owner, var, value, None)
-    executor = Executor(Services(storage=storage, env=os.environ), dry_run=True)
-    processor = RuleProcessor(lambda: rules, storage, executor, dry_run=True)
-    return await processor.process(view, body, now=now)
 
 
 async def _dry_run(rules: RuleSet, events: list[tuple[str, bytes]], *, as_json: bool, explain: bool) -> int:

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from botengine.auth import sign
-from botengine.testing.events import load_event, make_event, new_event_id
+from botengine.sample_events import load_event, make_event, new_event_id
 
 EXPLAIN = {
     200: "accepted",

@@ -2,7 +2,7 @@
 
     tests:
       - name: greets Alice by name
-        event: {text: "hi", name: Alice}          # fields for botengine.testing.make_event
+        event: {text: "hi", name: Alice}          # fields for make_event (botengine.testing)
         expect:
           - reply: "Hello Alice! How can I help?"
       - name: ignores groups
@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from botengine.dry_run import dry_run_event
 from botengine.durations import parse_duration
 from botengine.errors import BotengineError
 from botengine.rules.engine import RuleSet
 from botengine.rules.loader import InlineTest
-from botengine.testing import load_event, make_event
+from botengine.sample_events import load_event, make_event
 
 _EVENT_FIELDS = {
     "type": "event",
@@ -74,8 +75,6 @@ async def planned_actions(
 
     An action that cannot render fails the test with its error (it would fail live too).
     """
-    from botengine.rules.commands import dry_run_event
-
     processed = await dry_run_event(rules, json.dumps(envelope).encode(), now=now, state=state)
     planned = []
     for outcome in processed.outcomes:

@@ -1,0 +1,70 @@
+"""`botengine serve`: receive webhooks and run the rules (every option of config.OPTIONS)."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+
+from botengine.app import build_app
+from botengine.config import OPTIONS, Settings
+from botengine.logs import configure_logging
+
+log = logging.getLogger("botengine")
+
+LOOPBACK = "127.0.0.1"
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser("serve", help="receive webhooks and run the rules")
+    for option in OPTIONS:
+        if option.flag is None:
+            continue
+        help_text = f"{option.help} (env {option.env}, default {option.default or 'none'})"
+        if option.is_switch:
+            serve.add_argument(
+                option.flag, dest=option.name, action="store_true", default=None, help=help_text
+            )
+        else:
+            serve.add_argument(option.flag, dest=option.name, default=None, help=help_text)
+    serve.set_defaults(run=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn  # the server only when serving: the other commands start faster without it
+
+    settings = Settings.load(vars(args))
+    configure_logging(json_lines=settings.log_json, level=settings.log_level)
+    host = settings.host
+    if settings.is_open and not _is_loopback(host):
+        log.warning(
+            "no webhook secret configured (BOTENGINE_SECRET): listening on %s only, "
+            "so nothing outside this machine can post events",
+            LOOPBACK,
+        )
+        host = LOOPBACK
+    app = build_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=int(settings.shutdown_grace) + 1,
+        server_header=False,
+        # botengine reads X-Forwarded-For itself, only from BOTENGINE_TRUSTED_PROXIES; uvicorn's
+        # default would trust it from loopback and let a local caller pick its own address
+        proxy_headers=False,
+    )
+    log.info("listening on http://%s:%d%s", host, settings.port, settings.webhook_path)
+    uvicorn.Server(config).run()
+    return 0
