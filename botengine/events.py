@@ -20,6 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from botengine.jid import JidKind, jid_kind, jid_user, parse_message_id
 
+# The envelope's time, in Unix milliseconds: from 1970 up to (not including) the year 2100. Past
+# that it is a mistake (microseconds, a garbled clock) or an attack (`10**400` overflows every
+# float it meets, a year past 9999 every datetime): refused at the edge, before anything is stored.
+TIMESTAMP_MAX_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
+_TIMESTAMP_PROBLEM = "must be Unix milliseconds between 0 (1970) and 4102444799999 (the end of 2099)"
+
 # Ids and names end up in logs and storage keys: no control characters, bounded length.
 _Text = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
@@ -52,7 +58,7 @@ class Envelope(BaseModel):
     id: _Text
     event: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
     session: _Text
-    timestamp: Annotated[int, Field(ge=0)]
+    timestamp: Annotated[int, Field(ge=0, lt=TIMESTAMP_MAX_MS)]
     payload: dict[str, Any]
     engine: str | None = None
     me: Me | None = None
@@ -69,6 +75,9 @@ class EnvelopeProblem:
     malformed_json: bool = False
 
 
+_OUT_OF_RANGE = frozenset({"greater_than_equal", "less_than"})
+
+
 def parse_envelope(body: bytes) -> Envelope | list[EnvelopeProblem]:
     """Validate raw bytes as an envelope; the problems say which field is wrong and how."""
     try:
@@ -77,7 +86,10 @@ def parse_envelope(body: bytes) -> Envelope | list[EnvelopeProblem]:
         problems = []
         for err in exc.errors(include_url=False, include_input=False):
             path = ".".join(str(part) for part in err["loc"])
-            problems.append(EnvelopeProblem(path, err["msg"], malformed_json=err["type"] == "json_invalid"))
+            message = (
+                _TIMESTAMP_PROBLEM if path == "timestamp" and err["type"] in _OUT_OF_RANGE else err["msg"]
+            )
+            problems.append(EnvelopeProblem(path, message, malformed_json=err["type"] == "json_invalid"))
         return problems
 
 
@@ -155,6 +167,16 @@ class EventView:
         if self.group and self.group.participants:
             return self.group.participants[0]
         return None
+
+
+def delivery_gap(received_at: float, timestamp_ms: int) -> float:
+    """Seconds from an event's own time to its arrival: 0 for a time ahead of ours (a sender's
+    clock running fast) and for one no float can hold (observers never raise on odd values)."""
+    try:
+        gap = received_at - timestamp_ms / 1000
+    except OverflowError:
+        return 0.0
+    return gap if 0.0 < gap < float("inf") else 0.0
 
 
 # --- reading untrusted payloads ------------------------------------------------------------------

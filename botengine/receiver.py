@@ -29,7 +29,7 @@ from starlette.types import Receive, Scope, Send
 
 from botengine.auth import Authenticator
 from botengine.errors import QueueFullError, StorageError
-from botengine.events import chat_id_of, parse_envelope
+from botengine.events import chat_id_of, delivery_gap, parse_envelope
 from botengine.metrics import Metrics
 from botengine.storage import Incoming, Storage
 
@@ -165,7 +165,7 @@ class Receiver:
             self.metrics.duplicates.labels(self.metrics.event_type(parsed.event)).inc()
             return _DUPLICATE
         self.metrics.count_received(parsed.event, parsed.session)
-        self.metrics.delivery_gap.observe(max(0.0, now - parsed.timestamp / 1000))
+        self.metrics.delivery_gap.observe(delivery_gap(now, parsed.timestamp))
         return _ACCEPTED
 
     def _check_caller(self, scope: Scope, headers: dict[bytes, bytes]) -> None:

@@ -160,6 +160,30 @@ def test_wrong_type_is_422(url: str) -> None:
     assert response.status_code == 422 and response.json()["field"] == "timestamp"
 
 
+@pytest.mark.parametrize(
+    "timestamp",
+    ["1" + "0" * 400, "253402300800000", "4102444800000", "-1"],
+    ids=["10**400", "past-year-9999", "year-2100", "negative"],
+)
+def test_a_timestamp_out_of_range_is_422_and_nothing_is_stored(
+    url: str, recorder: Recorder, timestamp: str
+) -> None:
+    event = make_event(text="odd clock")
+    raw = (
+        json.dumps(event)
+        .encode()
+        .replace(f'"timestamp": {event["timestamp"]}'.encode(), b'"timestamp": ' + timestamp.encode())
+    )
+    response = post(url, raw)
+    assert response.status_code == 422
+    assert response.json()["field"] == "timestamp"
+    assert "Unix milliseconds" in response.json()["message"]
+    # refused before the store: the same id with a sane time is new, and the only one processed
+    assert post(url, event).json() == {"status": "accepted"}
+    recorder.wait_for(1)
+    assert [e.event_id for e in recorder.events] == [event["id"]]
+
+
 def test_json_that_is_not_an_object_is_422(url: str) -> None:
     assert post(url, [1, 2, 3]).status_code == 422
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from botengine.actions.plan import ActionOutcome, RunPlan
+from botengine.events import delivery_gap
 from botengine.processing import Processed
 
 MINUTES = 60
@@ -50,7 +51,7 @@ class Timeline:
         minute = self._minute(processed.received_at)
         minute.events[processed.view.type] += 1
         if len(minute.gaps) < _GAPS_KEPT:
-            minute.gaps.append(max(0.0, processed.received_at - processed.view.timestamp_ms / 1000))
+            minute.gaps.append(delivery_gap(processed.received_at, processed.view.timestamp_ms))
         self._count(minute, processed.outcomes)
 
     async def record_job(self, plan: RunPlan, outcomes: list[ActionOutcome]) -> None:

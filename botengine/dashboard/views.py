@@ -51,7 +51,10 @@ SAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
 def _when(ts: float | None) -> str:
     if not ts:
         return "never"
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    try:
+        return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, ValueError, OSError):  # a time no calendar holds: show it, never fail
+        return f"{ts!r} (not a valid time)"
 
 
 def _templates() -> Jinja2Templates:
