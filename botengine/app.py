@@ -130,6 +130,7 @@ def build_app(
         timeline,
         wake_scheduler=scheduler.wake,
         client_address=auth.client_address,
+        over_tls=auth.over_tls,
     )
     receiver = Receiver(storage, auth, metrics, max_body=settings.max_body)
     worker = Worker(storage, processor or rule_processor, metrics, concurrency=settings.concurrency)

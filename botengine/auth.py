@@ -65,6 +65,15 @@ class Authenticator:
                 return hop
         return hops[0] if hops else peer
 
+    def over_tls(self, scheme: str, peer: str | None, forwarded_proto: str | None) -> bool:
+        """Whether the caller reached us over TLS: directly (`https`), or through a trusted proxy
+        that says so in X-Forwarded-Proto (from anyone else the header is ignored)."""
+        if scheme == "https":
+            return True
+        if not peer or not forwarded_proto or not self._in(peer, self._proxies):
+            return False
+        return forwarded_proto.split(",", 1)[0].strip().lower() == "https"
+
     def address_allowed(self, address: str | None) -> bool:
         return not self._allow or (address is not None and self._in(address, self._allow))
 

@@ -205,7 +205,7 @@ OPTIONS: tuple[Option, ...] = (
         "BOTENGINE_TRUSTED_PROXIES",
         _networks,
         "",
-        "proxies whose X-Forwarded-For is believed",
+        "proxies whose X-Forwarded-For and X-Forwarded-Proto are believed",
         "--trusted-proxies",
     ),
     Option("max_body", "BOTENGINE_MAX_BODY", _size, "1MiB", "largest accepted request body", "--max-body"),

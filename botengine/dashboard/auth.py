@@ -1,7 +1,8 @@
 """The dashboard's login: an admin token, or a user name and password, from the environment.
 
 Never open by default: with neither set, the dashboard is not served at all. A login gets a
-signed session cookie (HttpOnly, SameSite=Strict, 12 hours); every state-changing form carries a
+signed session cookie (HttpOnly, SameSite=Strict, 12 hours, and Secure whenever the login came
+over TLS, directly or through a trusted proxy); every state-changing form carries a
 CSRF token derived from the session, checked on POST. The signing key is derived from the
 credentials themselves, so every node of a scaled-out engine accepts the same cookie, and
 changing the password logs everyone out.
@@ -53,11 +54,9 @@ class DashboardAuth:
         """True for a right token, or a right user and password; counts wrong attempts."""
         ok = False
         if self.token and token:
-            ok = hmac.compare_digest(token.encode(), self.token.encode())
+            ok = _same(token, self.token)
         elif self.password and password:
-            ok = hmac.compare_digest(user.encode(), self.user.encode()) & hmac.compare_digest(
-                password.encode(), self.password.encode()
-            )
+            ok = _same(user, self.user) & _same(password, self.password)
         if not ok:
             self._failures[address].append(time.monotonic())
         return ok
@@ -74,10 +73,10 @@ class DashboardAuth:
 
     def session(self, cookie: str | None) -> Session | None:
         """The session a cookie stands for, or None when it is missing, forged or expired."""
-        if not cookie or cookie.count(".") != 2:
+        if not cookie or cookie.count(".") != 2 or not cookie.isascii():
             return None
         expires, nonce, signature = cookie.split(".")
-        if not hmac.compare_digest(signature, self._sign(f"{expires}.{nonce}")):
+        if not _same(signature, self._sign(f"{expires}.{nonce}")):
             return None
         if not expires.isdigit() or int(expires) < time.time():
             return None
@@ -87,4 +86,13 @@ class DashboardAuth:
         return self._sign(f"csrf.{session.nonce}")[:40]
 
     def csrf_ok(self, session: Session, token: str | None) -> bool:
-        return bool(token) and hmac.compare_digest(str(token), self.csrf_token(session))
+        return bool(token) and _same(str(token), self.csrf_token(session))
+
+
+def _same(given: str, expected: str) -> bool:
+    """Constant-time equality of a value from the client (any characters) and one of ours.
+
+    `hmac.compare_digest` takes str only when it is ASCII: a cookie or form field with an `é`
+    would raise (a 500) instead of simply not matching.
+    """
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode())

@@ -79,6 +79,7 @@ class Dashboard:
         *,
         wake_scheduler: Callable[[], None] = lambda: None,
         client_address: Callable[[str | None, str | None], str | None] = lambda peer, _: peer,
+        over_tls: Callable[[str, str | None, str | None], bool] = lambda scheme, _, __: scheme == "https",
     ) -> None:
         self.auth = auth
         self.storage = storage
@@ -87,6 +88,7 @@ class Dashboard:
         self.timeline = timeline
         self.wake_scheduler = wake_scheduler
         self.client_address = client_address  # behind a trusted proxy: the caller, not the proxy
+        self.over_tls = over_tls  # …and whether the caller's side of the proxy was TLS
         self.templates = _templates()
 
     def mount(self) -> Mount:
@@ -170,7 +172,8 @@ class Dashboard:
                     path=PREFIX,
                     httponly=True,
                     samesite="strict",
-                    secure=request.url.scheme == "https",
+                    # a cookie sent over TLS never travels over plain HTTP again
+                    secure=self.over_tls(request.url.scheme, peer, request.headers.get("x-forwarded-proto")),
                 )
                 return redirect
         response = self.render(

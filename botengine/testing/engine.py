@@ -122,12 +122,16 @@ def running_engine(
     wawp_url: str | None = None,
     env: Mapping[str, str] | None = None,
     port: int | None = None,
+    server_options: Mapping[str, Any] | None = None,
     **overrides: Any,
 ) -> Iterator[RunningEngine]:
-    """The engine serving on 127.0.0.1 for the length of the block (see the module docstring)."""
+    """The engine serving on 127.0.0.1 for the length of the block (see the module docstring).
+
+    `overrides` are settings; `server_options` go to uvicorn (e.g. a certificate to serve https).
+    """
     if wawp_url is not None:
         overrides["wawp_url"] = wawp_url
     settings = settings_for_tests(rules_dir, data_dir, **overrides)
     app = build_app(settings, env={**TEST_ENV, **(env or {})})
-    with serve_in_thread(app, port=port) as url:
+    with serve_in_thread(app, port=port, **(server_options or {})) as url:
         yield RunningEngine(url, app, settings)

@@ -20,10 +20,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_in_thread(app: Any, *, port: int | None = None, timeout: float = 10.0) -> Iterator[str]:
+def serve_in_thread(
+    app: Any, *, port: int | None = None, timeout: float = 10.0, **options: Any
+) -> Iterator[str]:
     """Serve `app` on 127.0.0.1 while the block runs; yields its base URL.
 
-    The app's lifespan runs (so its workers start) and shuts down cleanly on exit.
+    The app's lifespan runs (so its workers start) and shuts down cleanly on exit. `options` go
+    to uvicorn.Config (e.g. `ssl_certfile=` and `ssl_keyfile=` to serve https).
     """
     port = port or free_port()
     config = uvicorn.Config(
@@ -34,6 +37,7 @@ def serve_in_thread(app: Any, *, port: int | None = None, timeout: float = 10.0)
         access_log=False,
         lifespan="on",
         proxy_headers=False,
+        **options,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"serve-{port}", daemon=True)
@@ -44,7 +48,7 @@ def serve_in_thread(app: Any, *, port: int | None = None, timeout: float = 10.0)
             raise RuntimeError(f"the test server on port {port} did not start")
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if options.get('ssl_certfile') else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout)

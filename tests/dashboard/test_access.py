@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import ssl
 from pathlib import Path
 
 import httpx
@@ -12,6 +14,7 @@ from botengine.testing.engine import RunningEngine, running_engine
 from tests.dashboard.conftest import TOKEN
 
 PAGES = ["/", "/events", "/events/trace%3Aevent%1Fx", "/rules", "/dlq", "/dlq/123-abc", "/playground"]
+FORM = {"content-type": "application/x-www-form-urlencoded"}
 ACTIONS = [
     "/logout",
     "/rules/greet/pause",
@@ -59,6 +62,26 @@ def test_a_forged_or_expired_cookie_is_no_session(bot: RunningEngine) -> None:
         assert answer.status_code == 303, cookie
 
 
+def test_odd_bytes_in_the_cookie_or_a_form_are_refused_not_a_crash(bot: RunningEngine) -> None:
+    genuine = DashboardAuth(token=TOKEN).new_session()
+    expires, nonce, _ = genuine.split(".")
+    odd = [f"{expires}.{nonce}.é".encode(), "1.é.é".encode(), "²³.n.s".encode(), b"1.n.\xff\xfe"]
+    for cookie in odd:
+        raw = COOKIE.encode() + b"=" + cookie
+        answer = httpx.get(bot.url + "/dashboard/", headers={"cookie": raw}, follow_redirects=False)
+        assert answer.status_code == 303, cookie
+    client = login(bot)
+    for csrf in ("é" * 40, "\U0001f600", "０" * 40):
+        answer = client.post("/rules/greet/pause", data={"csrf": csrf})
+        assert answer.status_code == 403, csrf
+    answer = client.post("/rules/greet/pause", content=b"csrf=%FF%FE%00", headers=FORM)
+    assert answer.status_code == 403
+    client.close()
+    for fields in ({"token": "tökén"}, {"user": "ädmin", "password": "pässword"}):
+        assert httpx.post(bot.url + "/dashboard/login", data=fields).status_code == 401
+    assert bot.get("paused:greet") is None
+
+
 def test_wrong_logins_are_refused_then_locked_out(bot: RunningEngine) -> None:
     url = bot.url + "/dashboard/login"
     for _ in range(5):
@@ -72,6 +95,52 @@ def test_the_session_cookie_is_http_only_and_strict(bot: RunningEngine) -> None:
     answer = httpx.post(bot.url + "/dashboard/login", data={"token": TOKEN})
     cookie = answer.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie and "path=/dashboard" in cookie
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], str]:
+    """uvicorn's certificate options, and the CA file a client checks them with."""
+    import trustme
+
+    folder = tmp_path_factory.mktemp("tls")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    cert.private_key_pem.write_to_path(str(folder / "key.pem"))
+    cert.cert_chain_pems[0].write_to_path(str(folder / "cert.pem"))
+    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
+    options = {"ssl_certfile": str(folder / "cert.pem"), "ssl_keyfile": str(folder / "key.pem")}
+    return options, str(folder / "ca.pem")
+
+
+def _login_cookie(url: str, ca: str | None = None, **headers: str) -> str:
+    verify = ssl.create_default_context(cafile=ca) if ca else True
+    answer = httpx.post(url + "/dashboard/login", data={"token": TOKEN}, headers=headers, verify=verify)
+    assert answer.status_code == 303
+    return answer.headers["set-cookie"].lower()
+
+
+def test_the_cookie_is_secure_over_tls(tmp_path: Path, tls: tuple[dict[str, str], str]) -> None:
+    (tmp_path / "rules").mkdir()
+    options, ca = tls
+    with running_engine(
+        tmp_path / "rules", tmp_path / "data", admin_token=TOKEN, server_options=options
+    ) as bot:
+        assert bot.url.startswith("https://")
+        assert "; secure" in _login_cookie(bot.url, ca)
+
+
+def test_the_cookie_is_secure_behind_a_trusted_tls_proxy_only(tmp_path: Path) -> None:
+    (tmp_path / "rules").mkdir()
+    proxy = ipaddress.ip_network("127.0.0.1/32")
+    with running_engine(
+        tmp_path / "rules", tmp_path / "data", admin_token=TOKEN, trusted_proxies=(proxy,)
+    ) as bot:
+        assert "; secure" in _login_cookie(bot.url, **{"x-forwarded-proto": "https"})
+        assert "; secure" not in _login_cookie(bot.url, **{"x-forwarded-proto": "http"})
+        assert "; secure" not in _login_cookie(bot.url)
+    with running_engine(tmp_path / "rules", tmp_path / "data2", admin_token=TOKEN) as bot:
+        # nobody vouches for the header: anyone can write it
+        assert "; secure" not in _login_cookie(bot.url, **{"x-forwarded-proto": "https"})
 
 
 def test_a_password_login_works_too(tmp_path: Path) -> None:
