@@ -1,25 +1,91 @@
 """Templates in action parameters: Jinja2 in a sandbox, where event data is only ever data.
 
 A template is compiled once, from the rules file; event fields enter only as variables, so a
-message whose text is `{{ 7*7 }}` is echoed as that text, never evaluated. Undefined names raise
-(StrictUndefined) instead of rendering as empty text, and `check` lists every name a template uses
-so a typo is caught before the rule first fires.
+message whose text is `{{ 7*7 }}` is echoed as that text, never evaluated.
+
+Forgiving where people expect it, strict where a mistake hides: a value that is none renders as
+empty text (`{{ sender.name }}` for a sender without a name), and so does a field of a value that
+is not there (`{{ media.filename }}` on a message without media); a name that is no variable at
+all (`{{ sendr.name }}`) fails, and `check` reports it, with every unknown field of a known
+variable, before the rule first fires.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
 import jinja2
-from jinja2 import meta
+from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import missing
 
 from botengine.errors import TemplateError
 
+
+class _Undefined(jinja2.ChainableUndefined):
+    """A missing field of a value: empty text, falsy, and its own fields missing too.
+
+    A missing *name* (no variable of that name) behaves as StrictUndefined: every use fails.
+    """
+
+    __slots__ = ()
+
+    def _check(self) -> None:
+        if self._undefined_obj is missing:  # a name lookup, not a field of some value
+            self._fail_with_undefined_error()
+
+    def __str__(self) -> str:
+        self._check()
+        return ""
+
+    def __iter__(self) -> Iterator[Any]:
+        self._check()
+        return iter(())
+
+    def __len__(self) -> int:
+        self._check()
+        return 0
+
+    def __bool__(self) -> bool:
+        self._check()
+        return False
+
+    def __eq__(self, other: object) -> bool:
+        self._check()
+        return type(self) is type(other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        self._check()
+        return id(type(self))
+
+    def __contains__(self, item: object) -> bool:
+        self._check()
+        return False
+
+    def __getattr__(self, name: str) -> _Undefined:
+        if name[:2] == "__" and name[-2:] == "__":
+            raise AttributeError(name)
+        self._check()
+        return self
+
+    def __getitem__(self, name: str) -> _Undefined:  # type: ignore[override]
+        self._check()
+        return self
+
+
+def _finalize(value: Any) -> Any:
+    # a value that is none (a sender without a name) renders as nothing, not as "None"
+    return "" if value is None else value
+
+
 _ENV = ImmutableSandboxedEnvironment(
-    undefined=jinja2.StrictUndefined,
+    undefined=_Undefined,
+    finalize=_finalize,
     autoescape=False,  # WhatsApp text and JSON bodies, not HTML
     keep_trailing_newline=True,
 )
@@ -48,6 +114,22 @@ def names_used(text: str) -> set[str]:
         return set(meta.find_undeclared_variables(_ENV.parse(text)))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"template syntax error: {exc.message}") from exc
+
+
+def fields_used(text: str) -> set[tuple[str, str]]:
+    """(variable, field) for every `name.field` and `name['field']` a template reads (for `check`)."""
+    if not is_template(text):
+        return set()
+    try:
+        tree = _ENV.parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"template syntax error: {exc.message}") from exc
+    found = {(n.node.name, n.attr) for n in tree.find_all(nodes.Getattr) if isinstance(n.node, nodes.Name)}
+    for item in tree.find_all(nodes.Getitem):
+        key = item.arg.value if isinstance(item.arg, nodes.Const) else None
+        if isinstance(item.node, nodes.Name) and isinstance(key, str):
+            found.add((item.node.name, key))
+    return found
 
 
 def render_text(text: str, variables: Mapping[str, Any]) -> str:

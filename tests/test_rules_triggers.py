@@ -239,6 +239,22 @@ async def test_acks_are_not_ignored_as_own_messages(tmp_path: Path) -> None:
     assert await fired(rules, sample("message-ack-read")) == ["r"]
 
 
+async def test_group_read_receipts_are_not_ignored_as_own_messages(tmp_path: Path) -> None:
+    rules = ruleset(tmp_path, one_rule(tmp_path, "ack: read", on="message.ack*"))
+    assert await fired(rules, sample("waha-schema/message.ack.group")) == ["r"]
+
+
+@pytest.mark.parametrize("written", ["audio/ogg", "'audio/*'", "AUDIO/OGG", "'audio/ogg; codecs=opus'"])
+async def test_media_types_match_without_their_parameters(tmp_path: Path, written: str) -> None:
+    await check(
+        tmp_path,
+        f"media: {written}",
+        sample("waha-schema/message-voice-note"),  # audio/ogg; codecs=opus
+        sample("message-image-caption"),
+        "media type is image/jpeg, rule wants",
+    )
+
+
 async def test_media(tmp_path: Path) -> None:
     await check(
         tmp_path / "b",

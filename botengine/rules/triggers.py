@@ -328,9 +328,10 @@ def _from_me(value: Any, ctx: CompileContext) -> Check:
 def not_from_me(m: MatchContext) -> str | None:
     """The default when a rule does not list `from_me`: a bot must not answer itself.
 
-    Delivery receipts (`message.ack`) are always about our own messages, so they are exempt.
+    Delivery receipts (`message.ack`, `message.ack.group`) are always about our own messages, so
+    they are exempt.
     """
-    if m.view.from_me and m.view.type != "message.ack":
+    if m.view.from_me and not m.view.type.startswith("message.ack"):
         return "the event is our own message (add from_me: true to match it)"
     return None
 
@@ -517,7 +518,17 @@ def _removed(value: Any, ctx: CompileContext) -> Check:
 # --- media -------------------------------------------------------------------------------------
 
 
-@_register("media", bool | str, "true/false, or a mimetype pattern like image/*", "media: image/*")
+def media_type(mimetype: str) -> str:
+    """`audio/ogg; codecs=opus` → `audio/ogg`: the type without its parameters, lower case."""
+    return mimetype.partition(";")[0].strip().lower()
+
+
+@_register(
+    "media",
+    bool | str,
+    "true/false, or a mimetype pattern like image/* (parameters such as ; codecs=opus ignored)",
+    "media: image/*",
+)
 def _media(value: Any, ctx: CompileContext) -> Check:
     if isinstance(value, bool):
 
@@ -527,11 +538,11 @@ def _media(value: Any, ctx: CompileContext) -> Check:
             return "the message has media" if m.view.media else "the message has no media"
 
         return Check("media", has)
-    pattern = re.compile(fnmatch.translate(value.lower()))
+    pattern = re.compile(fnmatch.translate(media_type(value)))
 
     def check(m: MatchContext) -> str | None:
         mimetype = (m.view.media.mimetype or "") if m.view.media else ""
-        if mimetype and pattern.match(mimetype.lower()):
+        if mimetype and pattern.match(media_type(mimetype)):
             return None
         return f"media type is {mimetype or '(none)'}, rule wants {value}"
 
