@@ -1,10 +1,17 @@
-"""The storage interface every backend implements, and the records that cross it.
+"""The storage interface every backend implements, by role, and the records that cross it.
 
-One interface covers everything the engine keeps: the dedupe window and the event queue (written
-together, atomically, at ingest), per-key state with expiry (conversation state, cooldowns, the
-action ledger, discount codes, counters), the dead-letter queue, and scheduled jobs (follow-ups,
-retries). Values are JSON, never pickles: whoever can write the data directory must not be able
-to run code through it.
+`Storage` is everything the engine keeps, in five roles, each a Protocol of its own:
+
+    EventQueue   the dedupe window and the event queue (written together, atomically, at ingest)
+    KeyValue     per-key state with expiry (conversation state, cooldowns, the action ledger,
+                 discount codes, counters)
+    DeadLetters  what could not be done, for a person to replay or drop
+    JobStore     scheduled jobs (follow-ups, retries)
+    Lifecycle    ping and close
+
+A backend implements all five (tests/storage/ holds one contract test module per role); a part of
+the engine that needs one role may ask for just that one. Values are JSON, never pickles: whoever
+can write the data directory must not be able to run code through it.
 """
 
 from __future__ import annotations
@@ -50,12 +57,9 @@ class Job:
     data: JSONDict
 
 
-class Storage(Protocol):
-    """What the engine needs from a store. Every backend passes the same test suite."""
+class EventQueue(Protocol):
+    """Ingest and the event queue: dedupe and enqueue in one atomic step, then take and ack."""
 
-    name: str
-
-    # -- ingest: dedupe and enqueue in one atomic step ------------------------------------------
     async def accept(self, event: Incoming) -> bool:
         """Queue `event` unless its (session, id) was seen in the dedupe window.
 
@@ -69,7 +73,6 @@ class Storage(Protocol):
     def queue_depth(self) -> int:
         """Events accepted and not yet acknowledged (a cheap, possibly slightly stale count)."""
 
-    # -- the queue ------------------------------------------------------------------------------
     async def take(self, limit: int, wait: float) -> list[Delivery]:
         """Up to `limit` events in arrival order, waiting up to `wait` seconds for the first.
 
@@ -79,7 +82,13 @@ class Storage(Protocol):
     async def ack(self, deliveries: Sequence[Delivery]) -> None:
         """Remove processed events from the queue."""
 
-    # -- key/value with expiry ------------------------------------------------------------------
+
+class KeyValue(Protocol):
+    """Per-key JSON values with expiry: state, cooldowns, the action ledger, codes, counters.
+
+    Keys are built by storage/keys.py (`<namespace>:<parts>`).
+    """
+
     async def get(self, key: str) -> JSON | None: ...
 
     async def put(self, key: str, value: JSON, ttl: float | None = None) -> None: ...
@@ -95,7 +104,10 @@ class Storage(Protocol):
     async def scan(self, prefix: str) -> list[tuple[str, JSON]]:
         """Every live key starting with `prefix`, sorted by key (for listings, not hot paths)."""
 
-    # -- dead letters ---------------------------------------------------------------------------
+
+class DeadLetters(Protocol):
+    """What could not be done, kept for a person to look at, replay or drop."""
+
     async def dlq_add(self, entry: JSONDict) -> str:
         """Store a dead letter; returns its id (ids sort in arrival order)."""
 
@@ -105,7 +117,10 @@ class Storage(Protocol):
 
     async def dlq_remove(self, entry_id: str) -> bool: ...
 
-    # -- scheduled jobs -------------------------------------------------------------------------
+
+class JobStore(Protocol):
+    """Scheduled jobs (follow-ups, retries), leased to the one scheduler that runs them."""
+
     async def schedule(self, job: Job) -> bool:
         """Store a job unless one with the same id exists; True when stored."""
 
@@ -118,8 +133,20 @@ class Storage(Protocol):
     async def jobs(self) -> list[Job]:
         """Every pending job, soonest first."""
 
-    # -- lifecycle ------------------------------------------------------------------------------
+
+class Lifecycle(Protocol):
+    """Health and shutdown of a store."""
+
+    name: str
+
     async def ping(self) -> None:
         """Raise StorageError when the store cannot be reached."""
 
     async def close(self) -> None: ...
+
+
+class Storage(EventQueue, KeyValue, DeadLetters, JobStore, Lifecycle, Protocol):
+    """What the engine needs from a store: every role at once. Every backend passes the same tests.
+
+    A part of the engine that needs one role only may ask for that role (`KeyValue`, `JobStore`…).
+    """

@@ -1,6 +1,6 @@
 """What the Redis backend adds to the storage interface: several workers on one queue.
 
-The shared behaviour is in test_storage_contract.py (it runs on Redis too); here: partitions
+The shared behaviour is in the role modules beside this one (they run on Redis too); here: partitions
 shared between workers, a dead worker's events and jobs taken over after its lease, and the
 edges of the Redis deployment (wrong partition count, no server, no redis package).
 """
@@ -16,16 +16,13 @@ from collections.abc import Callable, Sequence
 import pytest
 
 from botengine.errors import ConfigError, StorageError
-from botengine.storage import Delivery, Incoming, Job, Storage
-from tests.conftest import REDIS_URL, StorageFactory
+from botengine.storage import Delivery, Job, Storage
+from tests.conftest import REDIS_URL, REPO, StorageFactory
+from tests.storage.support import incoming
 
 redis_only = pytest.mark.parametrize(
     "storage_factory", [pytest.param("redis", marks=pytest.mark.redis)], indirect=True
 )
-
-
-def incoming(event_id: str, chat: str = "447441429009@c.us") -> Incoming:
-    return Incoming("default", event_id, "message", chat, b"{}", time.time())
 
 
 async def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -245,3 +242,12 @@ def test_without_the_redis_package_the_error_says_what_to_install(monkeypatch: p
     monkeypatch.delitem(sys.modules, "botengine.storage.redis", raising=False)
     with pytest.raises(ConfigError, match=r"pip install botengine\[redis\]"):
         importlib.import_module("botengine.storage.redis")
+
+
+def test_every_lua_script_ships_with_the_package() -> None:
+    pytest.importorskip("redis")
+    from botengine.storage.redis.connection import SCRIPTS, script_source
+
+    lua = {path.stem for path in (REPO / "botengine" / "storage" / "redis" / "lua").glob("*.lua")}
+    assert lua == set(SCRIPTS)  # none missing, none left unused
+    assert all("redis.call" in script_source(name) for name in SCRIPTS)
