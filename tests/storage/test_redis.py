@@ -209,8 +209,8 @@ async def test_keys_stay_in_the_namespace(storage_factory: StorageFactory) -> No
 
 async def test_open_storage_picks_redis_when_a_url_is_set() -> None:
     pytest.importorskip("redis")
-    from botengine.app import open_storage
     from botengine.config import Settings
+    from botengine.storage import open_storage
     from botengine.storage.redis import RedisStorage
 
     store = open_storage(Settings(redis_url="redis://127.0.0.1:1/0", max_queue=7))
