@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from botengine.dry_run import dry_run_event
 from botengine.errors import TemplateError
-from botengine.rules.commands import dry_run_event
 from botengine.rules.engine import RuleSet
 from botengine.templating import fields_used, render_text
 from botengine.testing import make_event
