@@ -1,13 +1,15 @@
 """The Wawp API client: every endpoint botengine calls lives here, and nowhere else.
 
-Wawp's paths were taken from its public docs and not confirmed against a live account
-(../shared/reference/wawp-api.md), so each is a constant below and the reaction path, the one the
-docs leave open, is configurable. Credentials are per session (one Wawp instance = one WhatsApp
-number = the `session` of incoming events) and never appear in rules files or logs.
+Wawp's paths were taken from its public docs (api.wawp.net/en/docs/v2/…, the page of each
+endpoint is in docs/actions.md) and not confirmed against a live account, so each is a constant
+below and the reaction path, the one the docs leave open, is configurable. Credentials are per
+session (one Wawp instance = one WhatsApp number = the `session` of incoming events) and never
+appear in rules files or logs.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from collections.abc import Mapping
@@ -24,11 +26,61 @@ DEFAULT_BASE_URL = "https://api.wawp.net"
 MAX_TEXT = 4096  # Wawp refuses longer texts; botengine rejects them with a clear error
 
 SEND_TEXT = "/v2/send/text"
+SEND_IMAGE = "/v2/send/image"
+SEND_FILE = "/v2/send/pdf"  # Wawp's one document endpoint ("Send PDF")
+SEND_VOICE = "/v2/send/voice"
+SEND_VIDEO = "/v2/send/video"
+SEND_LINK_PREVIEW = "/v2/send/link-preview"
+SEND_LOCATION = "/v2/send/location"
+SEND_POLL = "/v2/send/poll"
+SEND_CONTACT = "/v2/send/contact"
+MARK_SEEN = "/v2/send/seen"
+START_TYPING = "/v2/send/start-typing"
+STOP_TYPING = "/v2/send/stop-typing"
 GROUP_PARTICIPANTS = "/v2/groups/{group}/participants"
 REMOVE_PARTICIPANTS = "/v2/groups/{group}/participants/remove"
 DEFAULT_REACTION_PATH = "/v2/send/reaction"
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+POLL_OPTIONS = (2, 12)  # Wawp: "at least two choices and … not … more than 12"
+MAX_POLL_OPTION = 255  # characters, per option
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """A file to send: at a URL Wawp fetches, or its bytes (sent base64 in `file.data`)."""
+
+    mimetype: str
+    filename: str
+    url: str | None = None
+    data: bytes | None = None
+
+    def to_json(self) -> JSONDict:
+        body: JSONDict = {"mimetype": self.mimetype, "filename": self.filename}
+        if self.url is not None:
+            body["url"] = self.url
+        else:
+            body["data"] = base64.b64encode(self.data or b"").decode("ascii")
+        return body
+
+
+@dataclass(frozen=True)
+class Contact:
+    """One contact card: Wawp builds the vCard from these fields."""
+
+    full_name: str
+    phone: str  # as shown, e.g. "+44 7441 429009"
+    organization: str | None = None
+
+    def to_json(self) -> JSONDict:
+        body: JSONDict = {"fullName": self.full_name, "phoneNumber": self.phone}
+        if self.organization:
+            body["organization"] = self.organization
+        digits = "".join(c for c in self.phone if c.isdigit())
+        if digits:
+            body["whatsappId"] = digits  # Wawp: digits only, no + and no @c.us
+        return body
 
 
 @dataclass(frozen=True)
@@ -172,6 +224,126 @@ class WawpClient:
             body["reply_to"] = reply_to
         return await self._call("POST", SEND_TEXT, session, body)
 
+    async def _send(
+        self, path: str, session: str, chat_id: str, body: JSONDict, reply_to: str | None
+    ) -> JSONDict:
+        payload: JSONDict = {"chatId": chat_id, **{k: v for k, v in body.items() if v is not None}}
+        if reply_to:
+            payload["reply_to"] = reply_to
+        return await self._call("POST", path, session, payload)
+
+    async def send_file(
+        self,
+        session: str,
+        chat_id: str,
+        file: MediaFile,
+        *,
+        caption: str | None = None,
+        reply_to: str | None = None,
+        as_image: bool = False,
+    ) -> JSONDict:
+        """A document (Wawp's "Send PDF"), or with `as_image` a picture ("Send Image")."""
+        body: JSONDict = {"file": file.to_json(), "caption": caption}
+        return await self._send(SEND_IMAGE if as_image else SEND_FILE, session, chat_id, body, reply_to)
+
+    async def send_voice(
+        self,
+        session: str,
+        chat_id: str,
+        file: MediaFile,
+        *,
+        convert: bool = True,
+        reply_to: str | None = None,
+    ) -> JSONDict:
+        body: JSONDict = {"file": file.to_json(), "convert": convert}
+        return await self._send(SEND_VOICE, session, chat_id, body, reply_to)
+
+    async def send_video(
+        self,
+        session: str,
+        chat_id: str,
+        file: MediaFile,
+        *,
+        caption: str | None = None,
+        convert: bool = True,
+        as_note: bool = False,
+        reply_to: str | None = None,
+    ) -> JSONDict:
+        body: JSONDict = {"file": file.to_json(), "caption": caption, "convert": convert, "asNote": as_note}
+        return await self._send(SEND_VIDEO, session, chat_id, body, reply_to)
+
+    async def send_location(
+        self,
+        session: str,
+        chat_id: str,
+        latitude: float,
+        longitude: float,
+        *,
+        title: str | None = None,
+        address: str | None = None,
+        reply_to: str | None = None,
+    ) -> JSONDict:
+        body: JSONDict = {"latitude": latitude, "longitude": longitude, "title": title, "message": address}
+        return await self._send(SEND_LOCATION, session, chat_id, body, reply_to)
+
+    async def send_contacts(
+        self, session: str, chat_id: str, contacts: list[Contact], *, reply_to: str | None = None
+    ) -> JSONDict:
+        body: JSONDict = {"contacts": [c.to_json() for c in contacts]}
+        return await self._send(SEND_CONTACT, session, chat_id, body, reply_to)
+
+    async def send_link_preview(
+        self,
+        session: str,
+        chat_id: str,
+        text: str,
+        url: str,
+        title: str,
+        *,
+        description: str | None = None,
+        thumbnail: str | None = None,
+        high_quality: bool = False,
+        reply_to: str | None = None,
+    ) -> JSONDict:
+        if len(text) > MAX_TEXT:
+            raise PermanentError(f"the message is {len(text)} characters; Wawp accepts at most {MAX_TEXT}")
+        body: JSONDict = {
+            "text": text,
+            "url": url,
+            "title": title,
+            "description": description,
+            "thumbnail": thumbnail,
+            "linkPreviewHighQuality": high_quality,
+        }
+        return await self._send(SEND_LINK_PREVIEW, session, chat_id, body, reply_to)
+
+    async def send_poll(
+        self,
+        session: str,
+        chat_id: str,
+        question: str,
+        options: list[str],
+        *,
+        multiple: bool = False,
+        reply_to: str | None = None,
+    ) -> JSONDict:
+        poll: JSONDict = {"name": question, "options": options, "multipleAnswers": multiple}
+        return await self._send(SEND_POLL, session, chat_id, {"poll": poll}, reply_to)
+
+    async def mark_seen(
+        self, session: str, chat_id: str, message_ids: list[str], *, participant: str | None = None
+    ) -> JSONDict:
+        body: JSONDict = {"chatId": chat_id, "messageIds": message_ids}
+        if participant:
+            body["participant"] = participant
+        return await self._call("POST", MARK_SEEN, session, body)
+
+    async def start_typing(self, session: str, chat_id: str) -> JSONDict:
+        return await self._call("POST", START_TYPING, session, {"chatId": chat_id})
+
+    async def stop_typing(self, session: str, chat_id: str) -> JSONDict:
+        return await self._call("POST", STOP_TYPING, session, {"chatId": chat_id})
+
     async def react(self, session: str, chat_id: str, message_id: str, emoji: str) -> JSONDict:
         body: JSONDict = {"chatId": chat_id, "messageId": message_id, "reaction": emoji}
         return await self._call("PUT", self.reaction_path, session, body)
@@ -182,3 +354,13 @@ class WawpClient:
 
     async def list_participants(self, session: str, group_id: str) -> JSONDict:
         return await self._call("GET", GROUP_PARTICIPANTS.format(group=group_id), session)
+
+
+def message_id_of(answer: JSONDict) -> str | None:
+    """The id of the message a send created, from Wawp's answer (engines shape it differently)."""
+    found = answer.get("id")
+    if isinstance(found, dict):  # WEBJS: {"id": {"_serialized": "true_…", …}}
+        found = found.get("_serialized") or found.get("id")
+    if not found and isinstance(answer.get("key"), dict):  # NOWEB: {"key": {"id": …}}
+        found = answer["key"].get("id")
+    return found if isinstance(found, str) and found else None

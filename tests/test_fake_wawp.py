@@ -310,3 +310,74 @@ async def test_the_wawp_client_retries_a_timeout_and_a_refused_connection(fake: 
                 await client.send_text("default", ALICE, "hi")
         finally:
             await client.close()
+
+
+# -- media and rich messages: every body is checked field by field ----------------------------
+
+_IMAGE = {
+    "chatId": ALICE,
+    "file": {"mimetype": "image/png", "filename": "a.png", "url": "https://x.example/a.png"},
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "problem"),
+    [
+        ("/v2/send/image", {**_IMAGE, "chatId": "15551234567"}, "chatId: Value error, must be a full JID"),
+        ("/v2/send/image", {**_IMAGE, "file": {"mimetype": "image/png"}}, "file needs url (a link) or data"),
+        ("/v2/send/image", {**_IMAGE, "file": {**_IMAGE["file"], "mimetype": "image/gif"}}, "image/jpeg or"),
+        ("/v2/send/image", {**_IMAGE, "file": {"mimetype": "image/png", "data": "%%%"}}, "must be base64"),
+        ("/v2/send/image", {**_IMAGE, "captoin": "typo"}, "captoin: Extra inputs are not permitted"),
+        ("/v2/send/image", {**_IMAGE, "file": {**_IMAGE["file"], "url": "ftp://x/a.png"}}, "http(s) URL"),
+        ("/v2/send/voice", {**_IMAGE, "file": {**_IMAGE["file"], "mimetype": "video/mp4"}}, "must be audio"),
+        ("/v2/send/video", {**_IMAGE, "asNote": "yes"}, "asNote: Input should be a valid boolean"),
+        (
+            "/v2/send/location",
+            {"chatId": ALICE, "latitude": 100, "longitude": 0},
+            "latitude: Input should be",
+        ),
+        ("/v2/send/contact", {"chatId": ALICE, "contacts": []}, "contacts: List should have at least 1 item"),
+        (
+            "/v2/send/link-preview",
+            {"chatId": ALICE, "text": "hi", "url": "https://a.b", "title": "T"},
+            "text must",
+        ),
+        ("/v2/send/poll", {"chatId": ALICE, "poll": {"name": "Q", "options": ["a"]}}, "at least 2 items"),
+        ("/v2/send/poll", {"chatId": ALICE, "poll": {"name": "Q", "options": ["a", "a"]}}, "distinct"),
+        ("/v2/send/seen", {"chatId": ALICE, "messageIds": "m1"}, "messageIds: Input should be a valid list"),
+        ("/v2/send/start-typing", {}, "chatId: Field required"),
+    ],
+)
+def test_malformed_bodies_are_refused_with_the_field_named(
+    http: httpx.Client, path: str, body: dict[str, object], problem: str
+) -> None:
+    response = http.post(path, json=body)
+    assert response.status_code == 400
+    assert problem in response.json()["error"]
+
+
+async def test_our_client_speaks_every_media_endpoint(fake: FakeWawp, url: str) -> None:
+    from botengine.wawp import Contact, MediaFile
+
+    client = WawpClient(CredentialStore({"BOTENGINE_WAWP_TOKEN": "t"}), base_url=url)
+    image = MediaFile("image/png", "a.png", data=b"\x89PNG")
+    answers = [
+        await client.send_file("s", ALICE, image, caption="c", reply_to="false_x_1", as_image=True),
+        await client.send_file("s", ALICE, MediaFile("application/pdf", "p.pdf", url="https://x.example/p")),
+        await client.send_voice("s", ALICE, MediaFile("audio/ogg; codecs=opus", "v.ogg", data=b"OggS")),
+        await client.send_video("s", GROUP, MediaFile("video/mp4", "v.mp4", url="https://x.example/v.mp4")),
+        await client.send_location("s", ALICE, 1.5, -2.5, title="t"),
+        await client.send_contacts("s", ALICE, [Contact("Bob", "+1 555 765 4321")]),
+        await client.send_link_preview("s", ALICE, "see https://x.example", "https://x.example", "X"),
+        await client.send_poll("s", GROUP, "Q?", ["a", "b"], multiple=True),
+    ]
+    assert await client.mark_seen("s", ALICE, ["false_x_1"]) == {"ok": True}
+    assert await client.start_typing("s", ALICE) == await client.stop_typing("s", ALICE) == {"ok": True}
+    await client.close()
+    assert all(a["id"].startswith("true_") for a in answers)
+    assert [c.status for c in fake.calls] == [200] * 11
+    fake.fail("500", path="/v2/send/poll")
+    client = WawpClient(CredentialStore({"BOTENGINE_WAWP_TOKEN": "t"}), base_url=url)
+    with pytest.raises(RetryableError):
+        await client.send_poll("s", GROUP, "Q?", ["a", "b"])
+    await client.close()

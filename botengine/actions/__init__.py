@@ -16,10 +16,16 @@ from botengine.actions.conversation import CLEAR, COUNT, LOG, SET
 from botengine.actions.discount import DISCOUNT
 from botengine.actions.group import REMOVE
 from botengine.actions.later import LATER
+from botengine.actions.media import FILE, IMAGE, VIDEO, VOICE
 from botengine.actions.messaging import REACT, REPLY, SEND
+from botengine.actions.presence import MARK_READ, TYPING
+from botengine.actions.rich import CONTACT, LINK_PREVIEW, LOCATION, POLL
 from botengine.actions.webhook import WEBHOOK
 
-for _kind in (REPLY, SEND, REACT, REMOVE, WEBHOOK, DISCOUNT, SET, CLEAR, COUNT, LATER, LOG):
+for _kind in (
+    *(REPLY, SEND, REACT, IMAGE, FILE, VOICE, VIDEO, LOCATION, CONTACT, LINK_PREVIEW, POLL),
+    *(MARK_READ, TYPING, REMOVE, WEBHOOK, DISCOUNT, SET, CLEAR, COUNT, LATER, LOG),
+):
     register(_kind)
 
 __all__ = [

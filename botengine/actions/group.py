@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from botengine.actions.base import ActionContext, ActionKind, Params
-from botengine.actions.messaging import wawp_of
+from botengine.actions.outgoing import wawp_of
 from botengine.errors import PermanentError
 from botengine.jid import jid_kind
 from botengine.types import JSONDict

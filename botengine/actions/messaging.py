@@ -5,16 +5,10 @@ from __future__ import annotations
 from pydantic import Field
 
 from botengine.actions.base import ActionContext, ActionKind, Params
+from botengine.actions.outgoing import wawp_of
 from botengine.errors import PermanentError
 from botengine.types import JSONDict
-from botengine.wawp import MAX_TEXT, WawpClient
-
-
-def wawp_of(ctx: ActionContext) -> WawpClient:
-    """The Wawp client, or PermanentError when the engine has no credentials to call it with."""
-    if ctx.services.wawp is None:
-        raise PermanentError("no Wawp client is configured (set BOTENGINE_WAWP_TOKEN)")
-    return ctx.services.wawp
+from botengine.wawp import MAX_TEXT
 
 
 def _check_length(text: str) -> None:

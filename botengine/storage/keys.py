@@ -19,6 +19,7 @@ NAMESPACES = (
     "meta",  # engine bookkeeping (rules version, last seen activity)
     "trace",  # recent evaluation traces for the dashboard
     "activity",  # per-chat facts that cancel follow-ups (last inbound message, read receipts)
+    "poll",  # polls the bot sent, by message id, so votes can be matched by question
 )
 
 _SEP = "\x1f"

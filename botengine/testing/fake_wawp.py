@@ -1,7 +1,9 @@
 """A fake Wawp API on loopback, for botengine's tests and for trying a bot without WhatsApp.
 
-It answers the endpoints `botengine.wawp.WawpClient` calls over real HTTP, records every call,
-fails on demand, and serves `/hooks/<name>` for the `webhook` action's CRMs and analytics:
+It answers the endpoints `botengine.wawp.WawpClient` calls over real HTTP, checks each body
+field by field (testing/wawp_bodies.py: a malformed one gets 400 and a message, as from Wawp),
+records every call, fails on demand, and serves `/hooks/<name>` for the `webhook` action's CRMs
+and analytics:
 
     fake = FakeWawp()
     fake.groups["120363@g.us"] = [{"id": "15551234567@c.us", "role": "participant"}]
@@ -38,6 +40,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from botengine.testing import wawp_bodies
 from botengine.testing.server import serve_in_thread
 from botengine.types import JSONDict
 from botengine.wawp import DEFAULT_REACTION_PATH, GROUP_PARTICIPANTS, MAX_TEXT, REMOVE_PARTICIPANTS, SEND_TEXT
@@ -200,6 +203,7 @@ class FakeWawp:
 
         return [
             Route(SEND_TEXT, endpoint(self._send_text), methods=["POST"]),
+            *(Route(path, endpoint(self._checked(path)), methods=["POST"]) for path in wawp_bodies.BODIES),
             Route(self.reaction_path, endpoint(lambda _r, _b: JSONResponse({"ok": True})), methods=["PUT"]),
             Route(REMOVE_PARTICIPANTS, endpoint(self._remove_participants), methods=["POST"]),
             Route(GROUP_PARTICIPANTS, endpoint(self._list_participants), methods=["GET"]),
@@ -273,6 +277,20 @@ class FakeWawp:
         return JSONResponse(
             {"id": message_id, "timestamp": int(time.time()), "chatId": chat_id, "message": message}
         )
+
+    def _checked(self, path: str) -> Answer:
+        """An endpoint that checks its body and answers like Wawp: a message id for a message."""
+
+        def answer(_request: Request, body: Any) -> Response:
+            if problem := wawp_bodies.check(path, body):
+                return _error(problem)
+            if path not in wawp_bodies.MESSAGE_PATHS:
+                return JSONResponse({"ok": True})
+            chat_id = body["chatId"]
+            message_id = f"true_{chat_id}_{secrets.token_hex(10).upper()}"
+            return JSONResponse({"id": message_id, "timestamp": int(time.time()), "chatId": chat_id})
+
+        return answer
 
     def _remove_participants(self, request: Request, body: Any) -> Response:
         group = request.path_params["group"]
