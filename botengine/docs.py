@@ -105,7 +105,7 @@ def reference() -> str:
     ]
     for name, trigger in TRIGGERS.items():
         out.append(f"| `{name}` | {_cell(trigger.summary)} | `{_cell(trigger.example)}` |")
-    out += ["", "## Actions (`do:`)", ""]
+    out += ["", *_event_types_section(), "", "## Actions (`do:`)", ""]
     out.append(
         "Options on every action: `retry:` (a retry policy), `timeout:` (e.g. `10s`), `as:` (a name "
         "later actions read the result under)."
@@ -116,6 +116,24 @@ def reference() -> str:
             out += [f"A bare value fills `{kind.shorthand}`.", ""]
         out += _fields_table(kind.params)
     return "\n".join(out) + "\n"
+
+
+def _event_types_section() -> list[str]:
+    from botengine.event_types import CARRY_WORDS, EVENT_TYPES
+
+    rows = [
+        "## Event types (`on:`)",
+        "",
+        "The types Wawp sends and what each carries (`check` warns about a rule whose trigger or",
+        "action needs something its event types never carry). Other types are accepted as well.",
+        "",
+        "| event type | when | carries |",
+        "|---|---|---|",
+    ]
+    for name, kind in EVENT_TYPES.items():
+        carries = ", ".join(CARRY_WORDS[c] for c in CARRY_WORDS if c in kind.carries) or "—"
+        rows.append(f"| `{name}` | {_cell(kind.summary)} | {carries} |")
+    return rows
 
 
 def metrics_table() -> str:

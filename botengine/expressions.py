@@ -5,8 +5,11 @@
 
 Expressions see the same variables as templates (`botengine.rules.variables`), converted to plain
 dicts, lists, strings and numbers, so nothing reachable has methods that lead to the interpreter.
-`a.b` on a dict reads the key `b` (so `sender.name` works as in templates); attribute access on
-anything else is refused. Parsed once at load time (`compile_expression`), evaluated per event.
+`a.b` on a dict reads the key `b` (so `sender.name` works as in templates); as in templates, a
+field the data does not have is None, and so is a field of None (`media.mimetype` on a text
+message, `payload.replyTo.id` on a message that quotes nothing); `check` reports unknown fields
+of the named variables. Attribute access on anything else, and every method call, is refused.
+Parsed once at load time (`compile_expression`), evaluated per event.
 """
 
 from __future__ import annotations
@@ -58,19 +61,35 @@ _CONSTANTS = {"True": True, "False": False, "None": None, "true": True, "false":
 
 
 class _PlainEval(simpleeval.EvalWithCompoundTypes):  # type: ignore[misc]
-    """simpleeval where `x.y` is only ever a key lookup in a dict."""
+    """simpleeval where `x.y` is only ever a key lookup in a dict, and None when it is missing."""
 
     def _eval_attribute(self, node: ast.Attribute) -> Any:
         if node.attr.startswith("_"):
             raise simpleeval.FeatureNotAvailable(f"'{node.attr}' is not available")
         value = self._eval(node.value)
         if isinstance(value, Mapping):
-            if node.attr in value:
-                return value[node.attr]
-            raise simpleeval.AttributeDoesNotExist(node.attr, self.expr)
+            return value.get(node.attr)
+        if value is None:
+            return None
         raise simpleeval.FeatureNotAvailable(
             f"'.{node.attr}' on a {type(value).__name__}: use a function instead, e.g. lower(x)"
         )
+
+    def _eval_subscript(self, node: ast.Subscript) -> Any:
+        container = self._eval(node.value)
+        key = self._eval(node.slice)
+        if isinstance(container, Mapping) or container is None:
+            return container.get(key) if container is not None else None
+        return container[key]
+
+    def _eval_call(self, node: ast.Call) -> Any:
+        if isinstance(node.func, ast.Attribute):
+            raise simpleeval.FeatureNotAvailable(method_call_problem(node.func.attr))
+        return super()._eval_call(node)
+
+
+def method_call_problem(method: str) -> str:
+    return f"'.{method}(…)' is a method call, which expressions cannot make: use a function, e.g. lower(x)"
 
 
 @dataclass(frozen=True)
@@ -88,8 +107,6 @@ class Expression:
             return evaluator.eval(self.source, previously_parsed=self.tree)
         except simpleeval.NameNotDefined as exc:
             raise ExpressionError(f"expression {self.source!r}: unknown variable {exc.name!r}") from exc
-        except simpleeval.AttributeDoesNotExist as exc:
-            raise ExpressionError(f"expression {self.source!r}: there is no field {exc.attr!r}") from exc
         except Exception as exc:  # any failure on this event's data is the expression's failure
             raise ExpressionError(f"expression {self.source!r} failed: {type(exc).__name__}: {exc}") from exc
 
@@ -131,3 +148,25 @@ def unknown_functions(expression: Expression) -> set[str]:
         for node in ast.walk(expression.tree)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id not in FUNCTIONS
     }
+
+
+def method_calls(expression: Expression) -> list[str]:
+    """Methods an expression calls (`text.upper()`): each fails at every evaluation (for `check`)."""
+    return [
+        node.func.attr
+        for node in ast.walk(expression.tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+    ]
+
+
+def fields_read(expression: Expression) -> set[tuple[str, str]]:
+    """(variable, field) for every `name.field` and `name['field']` an expression reads (for `check`)."""
+    found: set[tuple[str, str]] = set()
+    for node in ast.walk(expression.tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            found.add((node.value.id, node.attr))
+        elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+            key = node.slice.value if isinstance(node.slice, ast.Constant) else None
+            if isinstance(key, str):
+                found.add((node.value.id, key))
+    return found

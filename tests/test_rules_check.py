@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -187,3 +188,110 @@ def test_inline_test_mistakes(tmp_path: Path) -> None:
         "r.yaml:5:14: test 't': an expected action is one action word with its parameters "
         "(did you mean 'reply'?)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            "on: mesage\ndo: [{reply: hi}]\n",
+            "r.yaml:3:9: warning: rule 'greet': 'mesage' is not an event type Wawp sends: the rule may "
+            "never fire (did you mean 'message'?)",
+        ),
+        (
+            "on: [message, 'mesage.*']\ndo: [{reply: hi}]\n",
+            "r.yaml:3:19: warning: rule 'greet': no event type Wawp sends matches 'mesage.*' "
+            "(did you mean 'message'?)",
+        ),
+        (
+            "if:\n  ack: read\ndo: [{reply: hi}]\n",
+            "r.yaml:4:12: warning: rule 'greet': ack: message events never carry a delivery level, so this "
+            "rule can never fire (a delivery level comes with message.any, message.ack, message.ack.group: "
+            "put the rule on: one of them)",
+        ),
+        (
+            "on: message.reaction\nif:\n  text: hello\ndo: [{reply: hi}]\n",
+            "",  # a reaction's event carries text (none, but the field is there): no warning
+        ),
+        (
+            "on: session.status\ndo:\n  - reply: the session changed\n",
+            "r.yaml:5:9: warning: rule 'greet': reply: session.status events have no chat for it to act on, "
+            "so it fails every time (a chat comes with message, message.any, message.reaction, message.ack, "
+            "…; send: {to: …} writes to a chat you name)",
+        ),
+        (
+            "on: label.upsert\ndo:\n  - react: '👍'\n",
+            "r.yaml:5:9: warning: rule 'greet': react: label.upsert events have no message for it to act "
+            "on, so it fails every time (a message comes with message, message.any, message.reaction, "
+            "message.ack, …)",
+        ),
+        (
+            "on: group.v2.leave\ndo:\n  - remove: {}\n",
+            "r.yaml:5:9: warning: rule 'greet': remove: on a leave event the people it is about have "
+            "already left (remove people when they join (action: join), or name them with participants:)",
+        ),
+        (
+            "on: group.v2.participants\nif:\n  action: leave\ndo:\n  - remove: {}\n",
+            "r.yaml:7:9: warning: rule 'greet': remove: on a leave event the people it is about have "
+            "already left (remove people when they join (action: join), or name them with participants:)",
+        ),
+        (
+            "if:\n  expr: text.upper() == 'HI'\ndo: [{reply: hi}]\n",
+            "r.yaml:4:13: warning: rule 'greet': expr: '.upper(…)' is a method call, which expressions "
+            "cannot make: it fails every time (use a function instead, e.g. lower(text) rather than "
+            "text.lower())",
+        ),
+    ],
+)
+def test_rules_that_can_never_fire_are_warned_about(tmp_path: Path, body: str, expected: str) -> None:
+    assert problems(tmp_path, rule(body), warnings=True) == ([expected] if expected else [])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "on: 'message.*'\nif: {ack: read}\ndo: [{reply: hi}]\n",  # message.ack is among them
+        "on: custom.thing\nif: {ack: read}\ndo: [{send: {to: '1@c.us', text: hi}}]\n",  # unknown: not judged
+        "on: session.status\ndo: [{remove: {group: '1@g.us', participants: ['2@c.us']}}]\n",  # its group
+        "on: group.v2.leave\ndo: [{remove: {participants: ['2@c.us']}}]\n",  # names who
+    ],
+)
+def test_rules_that_can_fire_are_not_warned_about(tmp_path: Path, body: str) -> None:
+    found = problems(tmp_path, rule(body), warnings=True)
+    assert [p for p in found if "custom.thing" not in p] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            "do:\n  - reply: 'Hi {{ sender.nmae }}'\n",
+            "r.yaml:4:16: rule 'greet': reply: sender has no field 'nmae' (did you mean 'name'?)",
+        ),
+        (
+            "if:\n  expr: \"reaction['emoj'] == '👍'\"\ndo: [{reply: hi}]\n",
+            "r.yaml:4:13: rule 'greet': expr: reaction has no field 'emoj' (did you mean 'emoji'?)",
+        ),
+    ],
+)
+def test_unknown_fields_of_named_variables_are_errors(tmp_path: Path, body: str, expected: str) -> None:
+    assert problems(tmp_path, rule(body)) == [expected]
+
+
+def test_a_regex_group_named_like_a_variable_is_not_judged_by_its_fields(tmp_path: Path) -> None:
+    body = "if:\n  text: '(?P<media>x)'\ndo:\n  - reply: '{{ media.anything }}'\n"
+    assert problems(tmp_path, rule(body)) == []
+
+
+def test_warnings_alone_keep_check_green(tmp_path: Path) -> None:
+    (tmp_path / "r.yaml").write_text(rule("on: mesage\ndo: [{reply: hi}]\n"), encoding="utf-8")
+    rules = RuleSet.load([tmp_path])  # loads: a warning is not an error
+    assert [str(w).split(": ", 2)[1] for w in rules.warnings] == ["warning"]
+
+
+def test_the_catalogue_knows_every_sample_event_type() -> None:
+    from botengine.event_types import EVENT_TYPES
+    from tests.conftest import SAMPLES
+
+    seen = {json.loads(p.read_text()).get("event") for p in SAMPLES.rglob("*.json")}
+    assert seen - set(EVENT_TYPES) == {None}  # None: Wawp's lifecycle body names no event

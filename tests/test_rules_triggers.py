@@ -351,3 +351,22 @@ async def test_expressions_cannot_reach_methods(tmp_path: Path) -> None:
     rules = ruleset(tmp_path, one_rule(tmp_path, "expr: text.upper() == 'X'"))
     entry = (await evaluate(rules, view(make_event(text="x")))).trace[0]
     assert entry.outcome == "error"
+
+
+async def test_expr_reads_a_missing_field_as_none_not_as_an_error(tmp_path: Path) -> None:
+    rules = ruleset(tmp_path, one_rule(tmp_path, "expr: media.mimetype == 'image/jpeg'"))
+    assert await fired(rules, sample("message-image-caption")) == ["r"]
+    entry = (await evaluate(rules, sample("message-text-private"))).trace[0]
+    assert (entry.outcome, entry.reason) == (
+        "failed",
+        "expression \"media.mimetype == 'image/jpeg'\" is false",
+    )
+
+
+async def test_expr_method_calls_fail_with_a_hint(tmp_path: Path) -> None:
+    rules = ruleset(tmp_path, one_rule(tmp_path, "expr: text.lower() == 'hi'"))
+    entry = (await evaluate(rules, view(make_event(text="hi")))).trace[0]
+    assert entry.outcome == "error"
+    assert "is a method call, which expressions cannot make: use a function, e.g. lower(x)" in str(
+        entry.reason
+    )

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
+from botengine.event_types import Carry
 from botengine.events import EventView
 from botengine.retry import RetryPolicy
 from botengine.storage import Storage
@@ -171,6 +172,9 @@ class ActionKind:
     cannot be written into a WhatsApp message.
     `timeout`: seconds one attempt may take, unless the action says otherwise.
     `dry_result`: the result a dry run pretends the action returned, so later templates render.
+    `needs`: what the event must carry for the action to work (`reply` needs a chat, `react` a
+    message); `check` warns about a rule whose event types never carry it. `needs_unless` names a
+    parameter that gives the action its target instead (`remove`'s `group:`).
     """
 
     name: str
@@ -187,6 +191,8 @@ class ActionKind:
     timeout: float = 15.0
     static_check: StaticCheck | None = None
     dry_result: Callable[[Any, ActionContext], JSONDict] | None = None
+    needs: Carry | None = None
+    needs_unless: str | None = None
 
     def expand(self, raw: Any) -> Any:
         """A bare value as the mapping it stands for."""

@@ -65,4 +65,6 @@ REMOVE = ActionKind(
     summary="Remove people from a group: by default the participant(s) the event is about.",
     example="remove: {}",
     shorthand="participants",
+    needs="chat",  # a group chat, or the group of a group event…
+    needs_unless="group",  # …or the group it names
 )

@@ -46,6 +46,7 @@ REPLY = ActionKind(
     example="reply: \"Hello {{ sender.name or 'there' }}! How can I help?\"",
     shorthand="text",
     sends=True,
+    needs="chat",
 )
 
 
@@ -100,4 +101,5 @@ REACT = ActionKind(
     example='react: "👍"',
     shorthand="emoji",
     sends=True,
+    needs="message",
 )

@@ -26,13 +26,15 @@ from botengine import secrets
 from botengine.actions import ACTIONS, ActionSpec
 from botengine.durations import parse_duration
 from botengine.errors import ExpressionError, TemplateError
-from botengine.expressions import FUNCTIONS, compile_expression, unknown_functions
+from botengine.expressions import FUNCTIONS, compile_expression, fields_read, unknown_functions
 from botengine.retry import RetryPolicy
+from botengine.rules import reachability
 from botengine.rules.model import ACTION_OPTIONS, RuleModel, RulesFileModel, TestModel
 from botengine.rules.problems import Problem, did_you_mean
 from botengine.rules.triggers import TRIGGERS, Check, CompileContext, TriggerError, not_from_me, type_matcher
-from botengine.rules.variables import VARIABLES
+from botengine.rules.variables import FIELDS, VARIABLES
 from botengine.rules.yamlfile import Mark, MarkedDict, YamlSyntaxError, load_yaml, mark_of
+from botengine.templating import fields_used as _fields_used
 from botengine.templating import names_used as _names_used
 from botengine.textlists import read_list
 
@@ -149,6 +151,7 @@ class _FileLoader:
     ) -> None:
         self.path, self.text, self.lists, self.seen, self.out = path, text, lists, seen, out
         self.root: Any = None
+        self.own_names: set[str] = set()
 
     # -- reporting ------------------------------------------------------------------------------
 
@@ -234,9 +237,13 @@ class _FileLoader:
         on = tuple(model.on) if isinstance(model.on, list) else (model.on,)
         checks, groups = self.triggers(base, prefix, model.if_)
         known = set(VARIABLES) | groups
+        self.own_names = set(groups)  # a regex group or a result named like a variable hides it
         actions = self.actions((*base, "do"), prefix, model.do, known, "")
         if len(self.out.errors) > errors_before:
             return
+        for finding in reachability.findings(on, model.if_, model.do):
+            mark = self.at(*base, *finding.path, key=finding.key)
+            self.problem(mark, f"{prefix}{finding.message}", finding.hint, warning=True)
         self.out.rules.append(
             CompiledRule(
                 name=model.name,
@@ -295,10 +302,11 @@ class _FileLoader:
         if "from_me" not in written:
             sync.insert(0, Check("from_me", not_from_me))
         if "expr" in written and isinstance(written["expr"], str):
-            self.expression_names(base, prefix, written["expr"], set(VARIABLES) | groups)
+            self.expression_names(base, prefix, written["expr"], groups)
         return tuple(sync + deferred), groups
 
-    def expression_names(self, base: tuple[Any, ...], prefix: str, source: str, known: set[str]) -> None:
+    def expression_names(self, base: tuple[Any, ...], prefix: str, source: str, groups: set[str]) -> None:
+        known = set(VARIABLES) | groups
         try:
             expression = compile_expression(source)
         except ExpressionError:
@@ -308,6 +316,8 @@ class _FileLoader:
             self.problem(mark, f"{prefix}expr: unknown variable {name!r}", did_you_mean(name, known))
         for name in sorted(unknown_functions(expression)):
             self.problem(mark, f"{prefix}expr: unknown function {name!r}", did_you_mean(name, FUNCTIONS))
+        for message, hint in reachability.unknown_fields(fields_read(expression), FIELDS, groups):
+            self.problem(mark, f"{prefix}expr: {message}", hint)
 
     # -- actions --------------------------------------------------------------------------------
 
@@ -324,9 +334,11 @@ class _FileLoader:
             if isinstance(item, dict):
                 if isinstance(item.get("as"), str):
                     known.add(item["as"])
+                    self.own_names.add(item["as"])
                 for word in item:
                     if word in ACTIONS and (result_var := ACTIONS[word].result_var):
                         known.add(result_var)
+                        self.own_names.add(result_var)
         return specs
 
     def action(
@@ -504,6 +516,9 @@ class _FileLoader:
                     mark, f"{prefix}{name}: unknown variable {unknown!r}", did_you_mean(unknown, known)
                 )
                 ok = False
+            for message, hint in reachability.unknown_fields(fields_of(text), FIELDS, self.own_names):
+                self.problem(mark, f"{prefix}{name}: {message}", hint)
+                ok = False
         return ok
 
     # -- inline tests ---------------------------------------------------------------------------
@@ -556,6 +571,11 @@ class _FileLoader:
 def names_used(text: str) -> frozenset[str]:
     # the same template text is often written in many rules: parse it once per process
     return frozenset(_names_used(text))
+
+
+@cache
+def fields_of(text: str) -> frozenset[tuple[str, str]]:
+    return frozenset(_fields_used(text))
 
 
 @cache

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field
 
 from botengine.errors import ExpressionError
+from botengine.event_types import Carry
 from botengine.events import ACK_LEVELS, ACK_NAMES, GROUP_ACTIONS, EventView
 from botengine.expressions import Expression, compile_expression
 from botengine.jid import JID_KINDS, JidKind
@@ -94,16 +95,19 @@ class TriggerKind:
     compile: Compile
     summary: str
     example: str
+    needs: Carry | None = None  # what the event must carry for it to hold (`check` warns if never)
 
 
 TRIGGERS: dict[str, TriggerKind] = {}
 
 
-def _register(name: str, type_: Any, summary: str, example: str) -> Callable[[Compile], Compile]:
+def _register(
+    name: str, type_: Any, summary: str, example: str, *, needs: Carry | None = None
+) -> Callable[[Compile], Compile]:
     def add(func: Compile) -> Compile:
         if name in TRIGGERS:
             raise ValueError(f"trigger {name!r} registered twice")
-        TRIGGERS[name] = TriggerKind(name, type_, func, summary, example)
+        TRIGGERS[name] = TriggerKind(name, type_, func, summary, example, needs)
         return func
 
     return add
@@ -207,6 +211,7 @@ def _session(value: Any, ctx: CompileContext) -> Check:
     JidKind | list[JidKind],
     "kind of chat: contact, group, channel, lid, broadcast, status",
     "chat: contact",
+    needs="chat",
 )
 def _chat(value: Any, ctx: CompileContext) -> Check:
     kinds = set(_as_list(value))
@@ -247,6 +252,7 @@ def _jid_patterns(value: Any, ctx: CompileContext, what: str) -> tuple[Callable[
     JidMatch,
     "the chat's full JID, a glob like 4474*@c.us, or {in: list}",
     "chat_id: 120363025912345678@g.us",
+    needs="chat",
 )
 def _chat_id(value: Any, ctx: CompileContext) -> Check:
     matches, label = _jid_patterns(value, ctx, "chat_id")
@@ -257,7 +263,9 @@ def _chat_id(value: Any, ctx: CompileContext) -> Check:
     return Check("chat_id", check)
 
 
-@_register("sender", JidMatch, "the sender's full JID, a glob, or {in: list}", "sender: {in: vip}")
+@_register(
+    "sender", JidMatch, "the sender's full JID, a glob, or {in: list}", "sender: {in: vip}", needs="sender"
+)
 def _sender(value: Any, ctx: CompileContext) -> Check:
     matches, label = _jid_patterns(value, ctx, "sender")
 
@@ -273,6 +281,7 @@ def _sender(value: Any, ctx: CompileContext) -> Check:
     JidMatch,
     "a person a group event is about (JID, glob or {in: list})",
     "participant: '44*@c.us'",
+    needs="participants",
 )
 def _participant(value: Any, ctx: CompileContext) -> Check:
     matches, label = _jid_patterns(value, ctx, "participant")
@@ -294,6 +303,7 @@ def _participant(value: Any, ctx: CompileContext) -> Check:
     Literal["join", "leave", "promote", "demote"] | list[Literal["join", "leave", "promote", "demote"]],
     "what happened in a group: join, leave, promote, demote",
     "action: join",
+    needs="group",
 )
 def _action(value: Any, ctx: CompileContext) -> Check:
     actions = set(_as_list(value))
@@ -344,6 +354,7 @@ def not_from_me(m: MatchContext) -> str | None:
     str | TextPattern,
     "regular expression searched in the text, case-insensitive; named groups become variables",
     r"text: '^\s*order (?P<number>\d+)'",
+    needs="text",
 )
 def _text(value: Any, ctx: CompileContext) -> Check:
     source, case_sensitive = (
@@ -387,7 +398,11 @@ def _keywords(value: Any, ctx: CompileContext) -> tuple[list[str], str]:
 
 
 @_register(
-    "contains", KeywordMatch, "the text contains a word (any of a list), any case", "contains: [price, cost]"
+    "contains",
+    KeywordMatch,
+    "the text contains a word (any of a list), any case",
+    "contains: [price, cost]",
+    needs="text",
 )
 def _contains(value: Any, ctx: CompileContext) -> Check:
     words, label = _keywords(value, ctx)
@@ -399,7 +414,9 @@ def _contains(value: Any, ctx: CompileContext) -> Check:
     return Check("contains", check)
 
 
-@_register("starts_with", KeywordMatch, "the text starts with a word, any case", "starts_with: order")
+@_register(
+    "starts_with", KeywordMatch, "the text starts with a word, any case", "starts_with: order", needs="text"
+)
 def _starts_with(value: Any, ctx: CompileContext) -> Check:
     words, label = _keywords(value, ctx)
     prefixes = tuple(words)
@@ -415,6 +432,7 @@ def _starts_with(value: Any, ctx: CompileContext) -> Check:
     KeywordMatch,
     "the whole text is one of these, any case, spaces around ignored",
     "equals: [menu, start]",
+    needs="text",
 )
 def _equals(value: Any, ctx: CompileContext) -> Check:
     words, label = _keywords(value, ctx)
@@ -445,6 +463,7 @@ _OPS: dict[str, Callable[[int, int], bool]] = {
     int | str,
     "delivery level: a name, a number, or a comparison like '>= delivered'",
     "ack: '>= read'",
+    needs="ack",
 )
 def _ack(value: Any, ctx: CompileContext) -> Check:
     found = _COMPARISON.match(str(value).lower())
@@ -482,7 +501,11 @@ def normalize_emoji(emoji: str) -> str:
 
 
 @_register(
-    "emoji", Words, "a reaction emoji or a list; skin tones and ❤/❤️ variants match", "emoji: ['❤', '👍']"
+    "emoji",
+    Words,
+    "a reaction emoji or a list; skin tones and ❤/❤️ variants match",
+    "emoji: ['❤', '👍']",
+    needs="reaction",
 )
 def _emoji(value: Any, ctx: CompileContext) -> Check:
     wanted = {normalize_emoji(e) for e in _as_list(value)}
@@ -502,7 +525,9 @@ def _emoji(value: Any, ctx: CompileContext) -> Check:
     return Check("emoji", check)
 
 
-@_register("removed", bool, "true: a reaction was taken back; false: it was not", "removed: true")
+@_register(
+    "removed", bool, "true: a reaction was taken back; false: it was not", "removed: true", needs="reaction"
+)
 def _removed(value: Any, ctx: CompileContext) -> Check:
     def check(m: MatchContext) -> str | None:
         reaction = m.view.reaction
@@ -528,6 +553,7 @@ def media_type(mimetype: str) -> str:
     bool | str,
     "true/false, or a mimetype pattern like image/* (parameters such as ; codecs=opus ignored)",
     "media: image/*",
+    needs="media",
 )
 def _media(value: Any, ctx: CompileContext) -> Check:
     if isinstance(value, bool):

@@ -37,6 +37,19 @@ VARIABLES: dict[str, str] = {
 }
 
 
+# The fields of the variables that are records, so `check` can report `sender.nmae` (did you mean
+# 'name'?) before the rule runs; `payload` and `metadata` hold whatever the event has.
+_PARTY_FIELDS = ("id", "name", "number", "kind")
+FIELDS: dict[str, tuple[str, ...]] = {
+    "sender": _PARTY_FIELDS,
+    "chat": _PARTY_FIELDS,
+    "me": _PARTY_FIELDS,
+    "reaction": ("emoji", "removed", "message_id"),
+    "media": ("url", "mimetype", "filename"),
+    "group": ("id", "participants", "action"),
+}
+
+
 def _party(party: Party | None) -> dict[str, Any]:
     # Always a dict, so `sender.name or 'there'` works when an event names no sender.
     if party is None:
