@@ -89,11 +89,12 @@ def build_app(
     `env` is where Wawp credentials and rule secrets are read (default: the process environment).
     Raises RulesError when the rules directory does not load: the engine refuses to start.
     """
-    rules = rules if rules is not None else LiveRules.open(settings.rules_dir)
+    env = os.environ if env is None else env
+    rules = rules if rules is not None else LiveRules.open(settings.rules_dir, env=env)
     storage = storage if storage is not None else open_storage(settings)
     metrics = Metrics()
     metrics.watch_queue(storage.queue_depth)
-    services = open_services(settings, storage, metrics, os.environ if env is None else env)
+    services = open_services(settings, storage, metrics, env)
     executor = Executor(
         services,
         dry_run=settings.dry_run,
@@ -149,7 +150,12 @@ def build_app(
         except StorageError as exc:
             checks["storage"] = str(exc)
         ready = all(v == "ok" for v in checks.values())
-        body = {"ready": ready, "checks": checks, "rules": rules.state.as_dict()}
+        body: dict[str, object] = {"ready": ready, "checks": checks, "rules": rules.state.as_dict()}
+        if not (settings.admin_token and _authorized(request, settings.admin_token)):
+            # a load balancer needs "ready or not", nothing more: the details name files,
+            # settings and errors, which are for the operator (the admin token, or the log)
+            problems = sum(v != "ok" for v in checks.values()) + len(rules.state.problems)
+            body = {"ready": ready, "problems": problems}
         return JSONResponse(body, status_code=200 if ready else 503)
 
     async def reload_rules(request: Request) -> Response:

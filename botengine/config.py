@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from botengine.durations import parse_duration
 from botengine.errors import ConfigError
+from botengine.secrets import Declared, parse_declaration
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -168,6 +169,14 @@ OPTIONS: tuple[Option, ...] = (
         str,
         "",
         "bearer token for /-/reload, /metrics and the dashboard",
+    ),
+    Option(
+        "rule_secrets",
+        "BOTENGINE_RULE_SECRETS",
+        parse_declaration,
+        "",
+        "environment variables rules may read as `{{ secrets.NAME }}`: names, or prefixes like "
+        "`SHOP_*`, comma-separated (see docs/actions.md)",
     ),
     Option(
         "dashboard_user",
@@ -340,6 +349,7 @@ class Settings:
     secrets: tuple[str, ...] = ()
     hmac_keys: tuple[str, ...] = ()
     admin_token: str = ""
+    rule_secrets: Declared = field(default_factory=Declared)  # checked at start; rules read the env
     dashboard_user: str = "admin"
     dashboard_password: str = ""
     trace_window: float = 86400.0

@@ -5,6 +5,7 @@
     ├── StorageError           the store cannot be reached or refused a write
     │   └── QueueFullError     the queue is past its configured depth (the receiver answers 503)
     ├── RulesError             a rules set did not load; carries every Problem found
+    ├── FileRefusedError       a file the rules name is outside their folder, or not a plain file
     ├── TemplateError          a template failed to render at run time
     ├── ExpressionError        an expression failed to evaluate at run time
     └── ActionError            an action failed
@@ -40,6 +41,10 @@ class RulesError(BotengineError):
     def __init__(self, problems: list[object]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+class FileRefusedError(BotengineError):
+    """A file the rules name (a list, a code pool, a test event) cannot be read from their folder."""
 
 
 class TemplateError(BotengineError):

@@ -6,7 +6,7 @@
         expect:
           - reply: "Hello Alice! How can I help?"
       - name: ignores groups
-        event_file: ../examples/events/message-text-group.json
+        event_file: events/message-text-group.json   # beside the rules file, inside its folder
         expect: []
 
 Expected parameters are compared with the rendered ones on the keys written, at any depth

@@ -24,6 +24,7 @@ PACKS = sorted(p.name for p in (REPO / "examples").iterdir() if (p / "rules.yaml
 @pytest.fixture(autouse=True)
 def _crm_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRM_TOKEN", "crm-token-for-tests")
+    monkeypatch.setenv("BOTENGINE_RULE_SECRETS", "CRM_TOKEN")  # as its README says
 
 
 def test_there_are_seven_packs_each_with_a_readme() -> None:

@@ -273,10 +273,15 @@ def test_queue_full_is_503_with_retry_after(tmp_path: Path) -> None:
     assert full.status_code == 503 and full.headers["retry-after"] == "5"
 
 
-def test_health_and_readiness(url: str) -> None:
-    assert httpx.get(f"{url}/healthz").json() == {"status": "alive"}
-    ready = httpx.get(f"{url}/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"]["storage"] == "ok"
+def test_health_and_readiness(tmp_path: Path, recorder: Recorder) -> None:
+    for url in serve(tmp_path, recorder, secrets=(SECRET,), admin_token="adm1n"):
+        assert httpx.get(f"{url}/healthz").json() == {"status": "alive"}
+        ready = httpx.get(f"{url}/readyz")
+        assert ready.status_code == 200 and ready.json() == {"ready": True, "problems": 0}
+        wrong = httpx.get(f"{url}/readyz", headers={"authorization": "Bearer nope"})
+        assert wrong.json() == {"ready": True, "problems": 0}
+        admin = httpx.get(f"{url}/readyz", headers={"authorization": "Bearer adm1n"})
+        assert admin.json()["checks"]["storage"] == "ok" and admin.json()["rules"]["last_reload_success"]
 
 
 def test_metrics_behind_admin_token(tmp_path: Path, recorder: Recorder) -> None:

@@ -21,12 +21,13 @@ from typing import Literal
 
 from pydantic import Field
 
+from botengine import confined
 from botengine.actions.base import ActionContext, ActionKind, Params, SkipRule
 from botengine.durations import Duration
-from botengine.errors import PermanentError
+from botengine.errors import FileRefusedError, PermanentError
 from botengine.storage import Storage
 from botengine.storage.keys import key, split
-from botengine.textlists import read_list
+from botengine.textlists import load_list
 from botengine.types import JSONDict
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read aloud and type
@@ -55,30 +56,27 @@ def _recipient(params: DiscountParams, ctx: ActionContext) -> str:
 
 
 @lru_cache(maxsize=64)
-def _pool_codes(path: Path, mtime_ns: int) -> tuple[str, ...]:
-    return read_list(path.read_text(encoding="utf-8"))
+def _pool_codes(folder: Path, pool: str, mtime_ns: int) -> tuple[str, ...]:
+    return load_list(folder, pool).entries
 
 
-def pool_codes(path: Path) -> tuple[str, ...]:
-    """The pool file's codes, read again only when the file changed."""
+def pool_codes(folder: Path, pool: str) -> tuple[str, ...]:
+    """The codes of the pool file `pool` inside the rules `folder`, read again only when the file
+    changed; PermanentError when it cannot be read there (outside the folder, not a plain file)."""
     try:
-        return _pool_codes(path, path.stat().st_mtime_ns)
-    except OSError as exc:
-        raise PermanentError(f"discount: cannot read the pool file {path}: {exc.strerror}") from exc
-
-
-def pool_path(folder: Path, pool: str) -> Path:
-    """The pool file, which must lie inside the rules folder (a rule cannot read /etc/passwd)."""
-    path = (folder / pool).resolve()
-    if not path.is_relative_to(folder.resolve()):
-        raise PermanentError(f"discount: the pool file {pool!r} is outside the rules folder")
-    return path
+        try:
+            changed = confined.inside(folder, pool).stat().st_mtime_ns
+        except OSError:
+            changed = -1  # the read says why, in the same words as for every other file
+        return _pool_codes(folder, pool, changed)
+    except FileRefusedError as exc:
+        raise PermanentError(f"discount: the pool file {exc}") from exc
 
 
 async def _new_code(params: DiscountParams, ctx: ActionContext, storage: Storage) -> str:
     if params.pool is not None:
         assert ctx.spec is not None
-        codes = pool_codes(pool_path(ctx.spec.rules_folder, params.pool))
+        codes = pool_codes(ctx.spec.rules_folder, params.pool)
         cursor = key("discount", params.campaign, "pool-next")
         taken = await storage.incr(cursor)
         if taken > len(codes):
@@ -159,12 +157,11 @@ def check_discount(params: DiscountParams, folder: Path) -> list[tuple[str, str]
     if "{{" in params.pool or "{%" in params.pool:
         return [("pool: the file name cannot be a template", "name the file: pool: codes.txt")]
     try:
-        path = pool_path(folder, params.pool)
-    except PermanentError:
-        return [(f"the pool file {params.pool!r} is outside the rules folder", "keep it beside the rules")]
-    if not path.is_file():
-        return [(f"no such pool file {params.pool!r}", "the path is relative to this rules file")]
-    if not pool_codes(path):
+        codes = pool_codes(folder, params.pool)
+    except PermanentError as exc:
+        hint = "the path is relative to this rules file, and stays inside its folder"
+        return [(str(exc).removeprefix("discount: "), hint)]
+    if not codes:
         return [(f"the pool file {params.pool!r} holds no codes", "one code a line")]
     return []
 

@@ -53,7 +53,7 @@ def render_action(
         if names:
             env = os.environ if env is None else env
             if problems := secrets.problems(names, env):
-                raise PermanentError(f"{spec.kind}{_where(spec)}: {'; '.join(problems)}")
+                raise PermanentError(f"{spec.kind}{_where(spec)}: {'; '.join(map(str, problems))}")
             given = secrets.lookup(names, env)
         variables = {**variables, "secrets": given}
     if kind.nested and isinstance(raw, dict) and kind.nested in raw:

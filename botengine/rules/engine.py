@@ -8,7 +8,7 @@ then `stop`. A `RuleSet` never changes once built, so swapping one in is atomic.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -98,9 +98,12 @@ class RuleSet:
         self._cache: dict[str, _Candidates] = {}
 
     @classmethod
-    def load(cls, paths: Sequence[Path | str]) -> RuleSet:
-        """Load and check every rules file under `paths` as one set; RulesError lists every problem."""
-        loaded = load(paths)
+    def load(cls, paths: Sequence[Path | str], env: Mapping[str, str] | None = None) -> RuleSet:
+        """Load and check every rules file under `paths` as one set; RulesError lists every problem.
+
+        `env` is where the rules' secrets will be read (default: the process environment).
+        """
+        loaded = load(paths, env)
         if loaded.errors:
             raise RulesError(list(loaded.errors))
         return cls(

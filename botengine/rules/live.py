@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,8 +53,16 @@ class ReloadState:
 class LiveRules:
     """Holds the current RuleSet and swaps in new valid ones."""
 
-    def __init__(self, paths: Sequence[Path], initial: RuleSet, *, debounce_ms: int = 50) -> None:
+    def __init__(
+        self,
+        paths: Sequence[Path],
+        initial: RuleSet,
+        *,
+        debounce_ms: int = 50,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.paths = tuple(paths)
+        self.env = env  # where the rules' secrets are read (None: the process environment)
         self.debounce_ms = debounce_ms
         self._current = initial
         now = time.time()
@@ -64,7 +72,9 @@ class LiveRules:
         self.listeners: list[Callable[[ReloadState], None]] = []  # e.g. the metrics gauge
 
     @classmethod
-    def open(cls, rules_dir: Path | str, **options: int) -> LiveRules:
+    def open(
+        cls, rules_dir: Path | str, *, debounce_ms: int = 50, env: Mapping[str, str] | None = None
+    ) -> LiveRules:
         """Load the directory or raise RulesError with every problem (the engine refuses to start)."""
         path = Path(rules_dir)
         if not path.is_dir():
@@ -79,7 +89,7 @@ class LiveRules:
                     )
                 ]
             )
-        return cls([path], RuleSet.load([path]), **options)
+        return cls([path], RuleSet.load([path], env), debounce_ms=debounce_ms, env=env)
 
     @property
     def current(self) -> RuleSet:
@@ -89,7 +99,7 @@ class LiveRules:
         """Load the whole set again; swap it in when valid, keep the current one otherwise."""
         now = time.time()
         try:
-            rules = RuleSet.load(self.paths)
+            rules = RuleSet.load(self.paths, self.env)
         except RulesError as exc:
             problems = tuple(str(p) for p in exc.problems)
             self.state = ReloadState(

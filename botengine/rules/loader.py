@@ -22,10 +22,10 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from botengine import secrets
+from botengine import confined, secrets
 from botengine.actions import ACTIONS, ActionSpec
 from botengine.durations import parse_duration
-from botengine.errors import ExpressionError, TemplateError
+from botengine.errors import ExpressionError, FileRefusedError, TemplateError
 from botengine.expressions import FUNCTIONS, compile_expression, fields_read, unknown_functions
 from botengine.retry import RetryPolicy
 from botengine.rules import reachability
@@ -36,7 +36,7 @@ from botengine.rules.variables import FIELDS, VARIABLES
 from botengine.rules.yamlfile import Mark, MarkedDict, YamlSyntaxError, load_yaml, mark_of
 from botengine.templating import fields_used as _fields_used
 from botengine.templating import names_used as _names_used
-from botengine.textlists import read_list
+from botengine.textlists import TextList, parse_list, read_list
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -122,34 +122,56 @@ def rule_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[Prob
 # --- the loader --------------------------------------------------------------------------------
 
 
-def load(paths: Sequence[Path | str]) -> Loaded:
-    """Read and check every rules file under `paths`; never raises for problems in the files."""
+def load(paths: Sequence[Path | str], env: Mapping[str, str] | None = None) -> Loaded:
+    """Read and check every rules file under `paths`; never raises for problems in the files.
+
+    `env` is where `secrets.NAME` will be read (default: the process environment).
+    """
     result = Loaded()
     files, list_files, problems = rule_files(Path(p) for p in paths)
     result.problems.extend(problems)
     digest = hashlib.sha256()
-    lists: dict[str, tuple[str, ...]] = {}
+    lists: dict[str, TextList] = {}
     for path in list_files:
-        raw = path.read_bytes()
-        digest.update(str(path).encode() + b"\0" + raw)
-        lists[path.stem] = read_list(raw.decode("utf-8", errors="replace"))
+        if (raw := _read_inside(path, path.parent.parent, result)) is not None:
+            digest.update(str(path).encode() + b"\0" + raw)
+            lists[path.stem] = parse_list(raw.decode("utf-8", errors="replace"), f"lists/{path.name}")
     seen: dict[str, str] = {}
     for path in files:
-        raw = path.read_bytes()
+        if (raw := _read_inside(path, path.parent, result)) is None:
+            continue
         digest.update(str(path).encode() + b"\0" + raw)
         result.files.append(path)
-        _FileLoader(path, raw.decode("utf-8", errors="replace"), lists, seen, result).run()
+        text = raw.decode("utf-8", errors="replace")
+        _FileLoader(path, text, lists, seen, result, os.environ if env is None else env).run()
     result.version = digest.hexdigest()[:12]
     return result
+
+
+def _read_inside(path: Path, folder: Path, out: Loaded) -> bytes | None:
+    """The file's bytes, or None and a problem naming it (never quoting it) when it is refused."""
+    try:
+        return confined.read(folder, path.relative_to(folder))
+    except FileRefusedError as exc:
+        hint = "keep rules and list files inside the rules folder, as plain text files"
+        out.problems.append(Problem(str(path), 1, 1, str(exc), hint))
+        return None
 
 
 class _FileLoader:
     """Checks and compiles one file, appending to the shared result."""
 
     def __init__(
-        self, path: Path, text: str, lists: Mapping[str, tuple[str, ...]], seen: dict[str, str], out: Loaded
+        self,
+        path: Path,
+        text: str,
+        lists: Mapping[str, TextList],
+        seen: dict[str, str],
+        out: Loaded,
+        env: Mapping[str, str],
     ) -> None:
         self.path, self.text, self.lists, self.seen, self.out = path, text, lists, seen, out
+        self.env = env
         self.root: Any = None
         self.own_names: set[str] = set()
 
@@ -483,11 +505,10 @@ class _FileLoader:
             )
             return False
         ok = True
-        for problem in secrets.problems(names, os.environ):
-            reserved = problem.endswith("cannot be used in rules")
-            hint = "" if reserved else "set it in the engine's environment before the rule fires"
-            self.problem(self.at(*where, name), f"{prefix}{name}: {problem}", hint, warning=not reserved)
-            ok = ok and not reserved
+        for problem in secrets.problems(names, self.env):
+            mark = self.at(*where, name)
+            self.problem(mark, f"{prefix}{name}: {problem.message}", problem.hint, warning=not problem.fatal)
+            ok = ok and not problem.fatal
         return ok
 
     def templates_valid(
@@ -534,14 +555,17 @@ class _FileLoader:
         if (model.event is None) == (model.event_file is None):
             self.problem(self.at(*base), f"{prefix}give either event: or event_file:")
             return
-        event_file = (self.path.parent / model.event_file) if model.event_file else None
-        if event_file is not None and not event_file.is_file():
-            self.problem(
-                self.at(*base, "event_file"),
-                f"{prefix}no such event file {model.event_file!r}",
-                "the path is relative to this rules file",
-            )
-            return
+        event_file = None
+        if model.event_file is not None:
+            try:
+                event_file = confined.check(self.path.parent, model.event_file)
+            except FileRefusedError as exc:
+                self.problem(
+                    self.at(*base, "event_file"),
+                    f"{prefix}event_file: {exc}",
+                    "the path is relative to this rules file, and stays inside its folder",
+                )
+                return
         expect: list[tuple[str, Any]] = []
         for position, item in enumerate(model.expect):
             kinds = list(item) if isinstance(item, dict) else []

@@ -27,6 +27,7 @@ from botengine.jid import JID_KINDS, JidKind
 from botengine.rules.regex import CompiledRegex, compile_regex
 from botengine.state import get_var
 from botengine.storage import Storage
+from botengine.textlists import TextList
 
 # --- what a check sees -------------------------------------------------------------------------
 
@@ -72,10 +73,10 @@ class TriggerError(ValueError):
 class CompileContext:
     """What compiling a trigger may need: the named lists, and a place for warnings."""
 
-    lists: Mapping[str, tuple[str, ...]]
+    lists: Mapping[str, TextList]
     warnings: list[TriggerError] = field(default_factory=list)
 
-    def named_list(self, name: str) -> tuple[str, ...]:
+    def named_list(self, name: str) -> TextList:
         from botengine.rules.problems import did_you_mean
 
         if name not in self.lists:
@@ -230,8 +231,16 @@ def _jid_patterns(value: Any, ctx: CompileContext, what: str) -> tuple[Callable[
         inside, _ = _jid_patterns(InList(**{"in": value.not_in}), ctx, what)
         return (lambda jid: not inside(jid)), f"outside list {value.not_in!r}"
     if isinstance(value, InList):
-        entries = list(ctx.named_list(value.in_))
+        named = ctx.named_list(value.in_)
+        entries = list(named.entries)
         label = f"in list {value.in_!r}"
+        for entry in entries:
+            if "@" not in entry:
+                # named by its line, never quoted: a list file may hold anything
+                raise TriggerError(
+                    f"line {named.line_of(entry)} of {named.name} is not a full JID",
+                    "every line is a full JID: 447700900123@c.us for a contact, …@g.us for a group",
+                )
     else:
         entries = _as_list(value)
         label = ", ".join(entries)
@@ -386,7 +395,7 @@ def _text(value: Any, ctx: CompileContext) -> Check:
 
 def _keywords(value: Any, ctx: CompileContext) -> tuple[list[str], str]:
     if isinstance(value, InList):
-        words = list(ctx.named_list(value.in_))
+        words = list(ctx.named_list(value.in_).entries)
         label = f"a word in list {value.in_!r}"
     else:
         words = _as_list(value)

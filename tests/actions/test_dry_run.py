@@ -32,7 +32,7 @@ def test_serve_dry_run_logs_every_action_and_does_nothing(
 ) -> None:
     with (
         caplog.at_level(logging.INFO, logger="botengine.actions"),
-        engine(RULES, dry_run=True, env={"CRM_TOKEN": "hush"}) as bot,
+        engine(RULES, dry_run=True, env={"CRM_TOKEN": "hush", "BOTENGINE_RULE_SECRETS": "CRM_TOKEN"}) as bot,
     ):
         bot.post(make_event("message.reaction", emoji="❤️", sender="15550001111@c.us"))
         bot.wait_processed(1)
@@ -51,6 +51,7 @@ def test_dry_run_command_prints_the_rendered_plan(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CRM_TOKEN", "hush")
+    monkeypatch.setenv("BOTENGINE_RULE_SECRETS", "CRM_TOKEN")
     write_rules(tmp_path / "rules", RULES)
     event = tmp_path / "event.json"
     event.write_text(json.dumps(make_event("message.reaction", emoji="🔥", sender="15550001111@c.us")))

@@ -9,6 +9,7 @@ from botengine.testing import FakeWawp, make_event
 from tests.actions.conftest import EngineFactory
 from tests.rules_helpers import write_rules
 
+DECLARED = {"BOTENGINE_RULE_SECRETS": "CRM_TOKEN"}
 CRM = """
 rules:
   - name: crm
@@ -28,7 +29,7 @@ rules:
 def test_webhook_call_with_secret_and_result(engine: EngineFactory, fake: FakeWawp) -> None:
     rules = CRM.replace("WAWP", fake.url)
     fake.respond("crm", status=201, json={"n": 42})
-    with engine(rules, env={"CRM_TOKEN": "s3cr3t-token"}) as bot:
+    with engine(rules, env={"CRM_TOKEN": "s3cr3t-token", **DECLARED}) as bot:
         event = make_event(text="my order is late", sender="15550001111@c.us", session="shop")
         bot.post(event)
         [call] = fake.wait_for(1, "/hooks/crm")
@@ -44,7 +45,7 @@ def test_webhook_call_with_secret_and_result(engine: EngineFactory, fake: FakeWa
 def test_a_failed_webhook_dead_letter_never_holds_the_secret(engine: EngineFactory, fake: FakeWawp) -> None:
     rules = CRM.replace("WAWP", fake.url)
     fake.fail("400", times=1, path="/hooks/crm")
-    with engine(rules, env={"CRM_TOKEN": "s3cr3t-token"}) as bot:
+    with engine(rules, env={"CRM_TOKEN": "s3cr3t-token", **DECLARED}) as bot:
         bot.post(make_event(text="hello"))
         [(_, letter)] = bot.wait_until(bot.dead_letters, what="a dead letter")
     assert "s3cr3t-token" not in str(letter)
@@ -54,7 +55,7 @@ def test_a_failed_webhook_dead_letter_never_holds_the_secret(engine: EngineFacto
 
 def test_a_missing_secret_is_a_clear_error(engine: EngineFactory, fake: FakeWawp) -> None:
     rules = CRM.replace("WAWP", fake.url)
-    with engine(rules) as bot:
+    with engine(rules, env=DECLARED) as bot:
         bot.post(make_event(text="hello"))
         [(_, letter)] = bot.wait_until(bot.dead_letters, what="a dead letter")
     assert "the environment variable CRM_TOKEN is not set" in letter["errors"][0]["error"]
@@ -103,7 +104,9 @@ def test_a_secret_in_the_url_never_reaches_errors_or_dead_letters(
       - name: hook
         do: [{webhook: "WAWP/hooks/{{ secrets.HOOK_PATH }}"}]
     """.replace("WAWP", "http://user:pw@127.0.0.1:9")  # nothing listens on port 9
-    with engine(rules, retries=1, env={"HOOK_PATH": "t0p-secret-path"}) as bot:
+    with engine(
+        rules, retries=1, env={"HOOK_PATH": "t0p-secret-path", "BOTENGINE_RULE_SECRETS": "HOOK_PATH"}
+    ) as bot:
         bot.post(make_event(text="hello"))
         [(_, letter)] = bot.wait_until(bot.dead_letters, what="a dead letter")
         traces = bot.call(lambda e: e.storage.scan("trace:"))
