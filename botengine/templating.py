@@ -132,6 +132,29 @@ def fields_used(text: str) -> set[tuple[str, str]]:
     return found
 
 
+def field_reads(text: str, name: str) -> set[str] | None:
+    """The fields of variable `name` a template reads (`state.order` → {"order"}); None when it
+    reads the variable some other way (`{{ state }}`, `state[key]`), so any field may be read."""
+    if not is_template(text):
+        return set()
+    try:
+        tree = _ENV.parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"template syntax error: {exc.message}") from exc
+    fields: set[str] = set()
+    named: set[int] = set()  # the Name nodes read through a constant field
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        assert isinstance(node, nodes.Getattr | nodes.Getitem)
+        if not isinstance(node.node, nodes.Name) or node.node.name != name:
+            continue
+        field = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+        if isinstance(field, str):
+            fields.add(field)
+            named.add(id(node.node))
+    loose = any(n.name == name and id(n) not in named for n in tree.find_all(nodes.Name))
+    return None if loose else fields
+
+
 def render_text(text: str, variables: Mapping[str, Any]) -> str:
     if not is_template(text):
         return text

@@ -1,7 +1,8 @@
 """Conversation state (`set`, `clear`), counters (`count`) and log lines (`log`).
 
 These act on botengine itself, not on the world: they never call out, never wait, and are paced
-by nothing. Menu bots are built from `set` and the `state` trigger:
+by nothing. Menu bots are built from `set` and the `state` trigger; templates read the values
+back as `{{ state.NAME }}` (and the rule's later actions see what `set` just wrote):
 
     - name: menu
       if: {text: '^\\s*menu\\s*$'}
@@ -20,7 +21,7 @@ from pydantic import Field
 from botengine.actions.base import ActionContext, ActionKind, Params
 from botengine.durations import Duration
 from botengine.errors import PermanentError
-from botengine.state import DEFAULT_TTL, Scope, clear_var, set_var
+from botengine.state import DEFAULT_TTL, VARIABLE_OF, Scope, clear_var, set_var
 from botengine.storage.keys import key
 from botengine.types import JSON, JSONDict
 
@@ -37,6 +38,13 @@ def _owner(scope: Scope, ctx: ActionContext) -> str:
     return owner
 
 
+def share_state(ctx: ActionContext, scope: Scope, var: str, value: JSON | None) -> None:
+    """Let the rule's later actions see the new value as `state.VAR` (or `sender_state.VAR`)."""
+    name = VARIABLE_OF[scope]
+    before = ctx.results.get(name) or (ctx.plan.variables.get(name) if ctx.plan is not None else None)
+    ctx.results[name] = {**(before if isinstance(before, dict) else {}), var: value}
+
+
 class SetParams(Params):
     var: str = Field(pattern=_VAR, description="the variable's name")
     value: JSON = Field(description="its value: text (a template), a number, yes/no")
@@ -49,6 +57,7 @@ async def run_set(params: SetParams, ctx: ActionContext) -> JSONDict:
     await set_var(
         ctx.services.storage, ctx.event.session, params.scope, owner, params.var, params.value, params.expires
     )
+    share_state(ctx, params.scope, params.var, params.value)
     return {"var": params.var, "value": params.value}
 
 
@@ -56,13 +65,19 @@ def preview_set(params: SetParams, ctx: ActionContext) -> JSONDict:
     return {"var": params.var, "value": params.value, "scope": params.scope, "expires": params.expires}
 
 
+def pretend_set(params: SetParams, ctx: ActionContext) -> JSONDict:
+    share_state(ctx, params.scope, params.var, params.value)  # a dry run's later templates see it too
+    return {"var": params.var, "value": params.value}
+
+
 SET = ActionKind(
     name="set",
     params=SetParams,
     run=run_set,
     preview=preview_set,
-    summary="Remember a value for this chat (or sender), read back by the state trigger.",
-    example="set: {var: menu, value: main, expires: 30m}",
+    summary="Remember a value (a template: the person's answer) for this chat or sender: {{ state.NAME }}.",
+    example='set: {var: order, value: "{{ text }}", expires: 30m}',
+    dry_result=pretend_set,
 )
 
 
@@ -74,7 +89,13 @@ class ClearParams(Params):
 async def run_clear(params: ClearParams, ctx: ActionContext) -> JSONDict:
     owner = _owner(params.scope, ctx)
     existed = await clear_var(ctx.services.storage, ctx.event.session, params.scope, owner, params.var)
+    share_state(ctx, params.scope, params.var, None)
     return {"var": params.var, "cleared": existed}
+
+
+def pretend_clear(params: ClearParams, ctx: ActionContext) -> JSONDict:
+    share_state(ctx, params.scope, params.var, None)
+    return {"var": params.var, "cleared": True}
 
 
 def preview_clear(params: ClearParams, ctx: ActionContext) -> JSONDict:
@@ -86,6 +107,7 @@ CLEAR = ActionKind(
     params=ClearParams,
     run=run_clear,
     preview=preview_clear,
+    dry_result=pretend_clear,
     summary="Forget a value set with set.",
     example="clear: menu",
     shorthand="var",

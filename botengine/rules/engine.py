@@ -189,6 +189,8 @@ class RuleSet:
             result.trace.append(entry)
             if entry.matched:
                 run_vars = {**get_variables(), **ctx.groups}
+                if rule.state_reads:
+                    run_vars.update(await ctx.read_state(rule.state_reads))
                 result.matches.append(RuleRun(rule.name, rule.actions, run_vars, rule.retry))
                 if rule.stop:
                     stopped_by = rule.name
@@ -213,7 +215,10 @@ class RuleSet:
         for check in rule.checks:
             if check.run_async is None:
                 continue
-            reason = await check.run_async(ctx)
+            try:
+                reason = await check.run_async(ctx)
+            except ExpressionError as exc:
+                return TraceEntry(rule.name, "error", check.trigger, str(exc), rule.location)
             if reason is not None:
                 return TraceEntry(rule.name, "failed", check.trigger, reason, rule.location)
         if not rule.enabled:

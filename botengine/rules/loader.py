@@ -31,6 +31,7 @@ from botengine.retry import RetryPolicy
 from botengine.rules import reachability
 from botengine.rules.model import ACTION_OPTIONS, RuleModel, RulesFileModel, TestModel
 from botengine.rules.problems import Problem, did_you_mean
+from botengine.rules.state_reads import StateReadError, StateReads, strings_reads
 from botengine.rules.triggers import TRIGGERS, Check, CompileContext, TriggerError, not_from_me, type_matcher
 from botengine.rules.variables import FIELDS, VARIABLES
 from botengine.rules.yamlfile import Mark, MarkedDict, YamlSyntaxError, load_yaml, mark_of
@@ -56,6 +57,7 @@ class CompiledRule:
     retry: RetryPolicy | None
     enabled: bool
     description: str = ""
+    state_reads: StateReads = frozenset()  # the state variables its actions' templates read
 
     def matches_type(self, event_type: str) -> bool:
         return bool(_type_matcher(self.on)(event_type))
@@ -261,6 +263,7 @@ class _FileLoader:
         known = set(VARIABLES) | groups
         self.own_names = set(groups)  # a regex group or a result named like a variable hides it
         actions = self.actions((*base, "do"), prefix, model.do, known, "")
+        state_reads = self.state_reads(base, prefix, actions)
         if len(self.out.errors) > errors_before:
             return
         for finding in reachability.findings(on, model.if_, model.do):
@@ -279,8 +282,17 @@ class _FileLoader:
                 retry=model.retry,
                 enabled=model.enabled,
                 description=model.description,
+                state_reads=state_reads,
             )
         )
+
+    def state_reads(self, base: tuple[Any, ...], prefix: str, actions: list[ActionSpec]) -> StateReads:
+        """The state variables the rule's templates read (each read once when the rule fires)."""
+        try:
+            return strings_reads(text for spec in actions for _, text in _strings(spec.params))
+        except StateReadError as exc:
+            self.problem(self.at(*base, "do"), f"{prefix}{exc}", "e.g. {{ state.order }}")
+            return frozenset()
 
     def triggers(
         self, base: tuple[Any, ...], prefix: str, written: dict[str, Any]

@@ -13,7 +13,7 @@ import fnmatch
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,8 +24,10 @@ from botengine.event_types import Carry
 from botengine.events import ACK_LEVELS, ACK_NAMES, GROUP_ACTIONS, EventView
 from botengine.expressions import Expression, compile_expression
 from botengine.jid import JID_KINDS, JidKind
+from botengine.rules.dates import DateError, DateSpan, parse_spans
 from botengine.rules.regex import CompiledRegex, compile_regex
-from botengine.state import get_var
+from botengine.rules.state_reads import StateReadError, expression_reads
+from botengine.state import Scope, get_var, read_vars
 from botengine.storage import Storage
 from botengine.textlists import TextList
 
@@ -43,6 +45,17 @@ class MatchContext:
     screened: frozenset[CompiledRegex] = frozenset()  # regexes the RE2 Set already ran on the text
     hits: frozenset[CompiledRegex] = frozenset()  # … and those of them that matched
     groups: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, dict[str, Any]] = field(default_factory=lambda: {"state": {}, "sender_state": {}})
+    _read: set[tuple[Scope, str]] = field(default_factory=set)  # the state names read so far
+
+    async def read_state(self, needed: frozenset[tuple[Scope, str]]) -> dict[str, dict[str, Any]]:
+        """`state` and `sender_state` holding (at least) `needed`: each name read once per event."""
+        missing = needed - self._read
+        if missing and self.storage is not None:
+            for variable, values in (await read_vars(self.storage, self.view, missing)).items():
+                self.state[variable].update(values)
+        self._read |= missing
+        return self.state
 
 
 SyncCheck = Callable[[MatchContext], str | None]
@@ -137,14 +150,26 @@ class TextPattern(BaseModel):
     case_sensitive: bool = False
 
 
+DateEntry = str | date | InList
+DateList = DateEntry | list[DateEntry]
+
+
 class HoursWindow(BaseModel):
-    """A weekly time window: `{days: mon-fri, from: "09:00", to: "18:00", tz: Europe/London}`."""
+    """A weekly time window: `{days: mon-fri, from: "09:00", to: "18:00", tz: Europe/London}`,
+    closed on some dates (`closed: ["24-26 Dec", {in: holidays}]`), or open only on some
+    (`dates: 2025-12-24`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     days: str | list[str] = Field("mon-sun", description="mon-fri, sat,sun, daily, or a list of days")
     from_: str | int = Field(alias="from", description='start time, "HH:MM" (quote it)')
     to: str | int = Field(description='end time, "HH:MM"; earlier than from = overnight')
     tz: str = Field("UTC", description="IANA time zone, e.g. Europe/London")
+    dates: DateList | None = Field(
+        None, description='only on these dates (instead of days): 2025-12-24, "31 Dec", "24-26 Dec"'
+    )
+    closed: DateList | None = Field(
+        None, description='not on these dates: holidays, "24-26 Dec", 2026-01-01, or {in: holidays}'
+    )
 
 
 Words = str | list[str]
@@ -629,23 +654,47 @@ class Window:
     start: time
     end: time
     tz: ZoneInfo
+    dates: tuple[DateSpan, ...] = ()  # only on these dates (then `days` does not count)
+    closed: tuple[DateSpan, ...] = ()
 
     def contains(self, moment: datetime) -> bool:
+        return self.why_not(moment) is None
+
+    def why_not(self, moment: datetime) -> str | None:
+        """None when `moment` is inside the window, else why not ("closed on 25 Dec")."""
         local = moment.astimezone(self.tz)
         clock = local.time().replace(tzinfo=None)
         if self.start < self.end:
-            return local.weekday() in self.days and self.start <= clock < self.end
-        if self.start == self.end:  # 00:00–00:00: the whole day
-            return local.weekday() in self.days
-        # overnight (22:00–06:00): belongs to the day it started on
-        if clock >= self.start:
-            return local.weekday() in self.days
-        if clock < self.end:
-            return (local - timedelta(days=1)).weekday() in self.days
-        return False
+            day = local.date() if self.start <= clock < self.end else None
+        elif self.start == self.end or clock >= self.start:  # 00:00–00:00: the whole day
+            day = local.date()
+        else:
+            day = (local - timedelta(days=1)).date() if clock < self.end else None
+        if day is None:
+            return "outside the hours"
+        if self.dates:
+            if not any(span.contains(day) for span in self.dates):
+                return f"{day:%d %b} is not one of its dates"
+        elif day.weekday() not in self.days:
+            return "outside the days"
+        closed = next((span for span in self.closed if span.contains(day)), None)
+        return None if closed is None else f"closed on {day:%d %b} ({closed.source})"
 
 
-def _windows(value: Any) -> tuple[list[Window], str]:
+def _date_spans(value: Any, ctx: CompileContext, what: str) -> tuple[DateSpan, ...]:
+    """The dates of `dates:` or `closed:`: written in the rule, or read from a list file."""
+    spans: list[DateSpan] = []
+    for entry in _as_list(value) if value is not None else []:
+        named = entry.in_ if isinstance(entry, InList) else None
+        try:
+            spans += parse_spans(list(ctx.named_list(named)) if named else entry)
+        except DateError as exc:
+            where = f" (in list {named!r})" if named else ""
+            raise TriggerError(f"{what}: {exc}{where}", exc.hint) from exc
+    return tuple(spans)
+
+
+def _windows(value: Any, ctx: CompileContext) -> tuple[list[Window], str]:
     windows = []
     for item in _as_list(value):
         try:
@@ -654,9 +703,26 @@ def _windows(value: Any) -> tuple[list[Window], str]:
             raise TriggerError(
                 f"unknown time zone {item.tz!r}", "use an IANA name like Europe/London or Asia/Dubai"
             ) from exc
-        windows.append(Window(_parse_days(item.days), _parse_clock(item.from_), _parse_clock(item.to), tz))
-    label = "; ".join(f"{_days_label(w.days)} {w.start:%H:%M}-{w.end:%H:%M} {w.tz.key}" for w in windows)
+        windows.append(
+            Window(
+                _parse_days(item.days),
+                _parse_clock(item.from_),
+                _parse_clock(item.to),
+                tz,
+                _date_spans(item.dates, ctx, "dates"),
+                _date_spans(item.closed, ctx, "closed"),
+            )
+        )
+    label = "; ".join(_window_label(w) for w in windows)
     return windows, label
+
+
+def _window_label(window: Window) -> str:
+    days = ", ".join(s.source for s in window.dates) if window.dates else _days_label(window.days)
+    label = f"{days} {window.start:%H:%M}-{window.end:%H:%M} {window.tz.key}"
+    if window.closed:
+        label += " (closed " + ", ".join(s.source for s in window.closed) + ")"
+    return label
 
 
 def _days_label(days: frozenset[int]) -> str:
@@ -666,14 +732,18 @@ def _days_label(days: frozenset[int]) -> str:
 @_register(
     "hours",
     HoursWindow | list[HoursWindow],
-    "inside a weekly time window (business hours)",
+    "inside a weekly time window (business hours), not on closed dates",
     'hours: {days: mon-fri, from: "09:00", to: "18:00", tz: Europe/London}',
 )
 def _hours(value: Any, ctx: CompileContext) -> Check:
-    windows, label = _windows(value)
+    windows, label = _windows(value, ctx)
 
     def check(m: MatchContext) -> str | None:
-        return None if any(w.contains(m.now) for w in windows) else f"{m.now:%a %H:%M} UTC is outside {label}"
+        reasons = [w.why_not(m.now) for w in windows]
+        if None in reasons:
+            return None
+        closed = next((r for r in reasons if r and r.startswith("closed")), None)
+        return f"{m.now:%a %H:%M} UTC is outside {label}" + (f": {closed}" if closed else "")
 
     return Check("hours", check)
 
@@ -681,11 +751,11 @@ def _hours(value: Any, ctx: CompileContext) -> Check:
 @_register(
     "outside_hours",
     HoursWindow | list[HoursWindow],
-    "outside a weekly time window (closed hours)",
+    "outside a weekly time window (closed hours), or on a closed date",
     'outside_hours: {days: mon-fri, from: "09:00", to: "18:00", tz: Europe/London}',
 )
 def _outside_hours(value: Any, ctx: CompileContext) -> Check:
-    windows, label = _windows(value)
+    windows, label = _windows(value, ctx)
 
     def check(m: MatchContext) -> str | None:
         return f"{m.now:%a %H:%M} UTC is inside {label}" if any(w.contains(m.now) for w in windows) else None
@@ -735,13 +805,22 @@ def _expr(value: Any, ctx: CompileContext) -> Check:
             str(exc), "expressions are written like Python: len(text) < 200 and chat.kind == 'group'"
         ) from exc
 
-    def check(m: MatchContext) -> str | None:
-        variables = {**m.variables(), **m.groups}
+    def verdict(variables: dict[str, Any]) -> str | None:
         if expression.evaluate(variables):
             return None
         return f"expression {_short(expression.source)!r} is false"
 
-    return Check("expr", check)
+    try:
+        needed = expression_reads(expression)
+    except StateReadError as exc:
+        raise TriggerError(str(exc), "e.g. expr: state.tries < 3") from exc
+    if needed:  # reading state takes the store: evaluated with the asynchronous checks
+
+        async def with_state(m: MatchContext) -> str | None:
+            return verdict({**m.variables(), **m.groups, **await m.read_state(needed)})
+
+        return Check("expr", run_async=with_state)
+    return Check("expr", lambda m: verdict({**m.variables(), **m.groups}))
 
 
 def expression_of(check_value: Any) -> Expression | None:

@@ -34,6 +34,8 @@ VARIABLES: dict[str, str] = {
     "metadata": "the account owner's metadata key/values",
     "time": "when the event happened (ISO 8601, UTC)",
     "now": "when the rule is evaluated (ISO 8601, UTC)",
+    "state": "this chat's state variables (set with set: or ask:), by name: state.order",
+    "sender_state": "the sender's own state variables (set with scope: sender), by name",
 }
 
 
