@@ -116,14 +116,18 @@ def names_used(text: str) -> set[str]:
         raise TemplateError(f"template syntax error: {exc.message}") from exc
 
 
+def _parse(text: str) -> nodes.Template:
+    try:
+        return _ENV.parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"template syntax error: {exc.message}") from exc
+
+
 def fields_used(text: str) -> set[tuple[str, str]]:
     """(variable, field) for every `name.field` and `name['field']` a template reads (for `check`)."""
     if not is_template(text):
         return set()
-    try:
-        tree = _ENV.parse(text)
-    except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"template syntax error: {exc.message}") from exc
+    tree = _parse(text)
     found = {(n.node.name, n.attr) for n in tree.find_all(nodes.Getattr) if isinstance(n.node, nodes.Name)}
     for item in tree.find_all(nodes.Getitem):
         key = item.arg.value if isinstance(item.arg, nodes.Const) else None
@@ -137,10 +141,7 @@ def field_reads(text: str, name: str) -> set[str] | None:
     reads the variable some other way (`{{ state }}`, `state[key]`), so any field may be read."""
     if not is_template(text):
         return set()
-    try:
-        tree = _ENV.parse(text)
-    except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"template syntax error: {exc.message}") from exc
+    tree = _parse(text)
     fields: set[str] = set()
     named: set[int] = set()  # the Name nodes read through a constant field
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
