@@ -106,7 +106,7 @@ def test_check_reports_an_unreadable_date_with_its_line(tmp_path: Path) -> None:
     assert problems[0].startswith(f"{path}:4:") and "'31 feb' is not a date" in problems[0]
     assert (
         problems[1].startswith(f"{path}:7:")
-        and "'christmas' is not a date (in list 'holidays')" in problems[1]
+        and "closed: line 1 of lists/holidays.txt is not a date" in problems[1]
     )
     assert "24-26 Dec" in problems[0]  # the hint shows how to write one
 

@@ -24,7 +24,7 @@ from botengine.event_types import Carry
 from botengine.events import ACK_LEVELS, ACK_NAMES, GROUP_ACTIONS, EventView
 from botengine.expressions import Expression, compile_expression
 from botengine.jid import JID_KINDS, JidKind
-from botengine.rules.dates import DateError, DateSpan, parse_spans
+from botengine.rules.dates import DateError, DateSpan, parse_span
 from botengine.rules.regex import CompiledRegex, compile_regex
 from botengine.rules.state_reads import StateReadError, expression_reads
 from botengine.state import Scope, get_var, read_vars
@@ -685,12 +685,21 @@ def _date_spans(value: Any, ctx: CompileContext, what: str) -> tuple[DateSpan, .
     """The dates of `dates:` or `closed:`: written in the rule, or read from a list file."""
     spans: list[DateSpan] = []
     for entry in _as_list(value) if value is not None else []:
-        named = entry.in_ if isinstance(entry, InList) else None
-        try:
-            spans += parse_spans(list(ctx.named_list(named)) if named else entry)
-        except DateError as exc:
-            where = f" (in list {named!r})" if named else ""
-            raise TriggerError(f"{what}: {exc}{where}", exc.hint) from exc
+        if not isinstance(entry, InList):
+            try:
+                spans.append(parse_span(entry))
+            except DateError as exc:
+                raise TriggerError(f"{what}: {exc}", exc.hint) from exc
+            continue
+        named = ctx.named_list(entry.in_)
+        for line in named.entries:
+            try:
+                spans.append(parse_span(line))
+            except DateError as exc:
+                # named by its line, never quoted: a list file may hold anything
+                raise TriggerError(
+                    f"{what}: line {named.line_of(line)} of {named.name} is not a date", exc.hint
+                ) from exc
     return tuple(spans)
 
 
