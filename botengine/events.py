@@ -1,9 +1,9 @@
-"""The event envelope as validated at the edge, and the normalized view that rules see.
+"""The normalized view that rules see, made from an envelope (botengine/envelope.py).
 
 Wawp (and the WAHA engine under it) sends every event in one envelope; the payload differs per
-event type and per engine. `Envelope` is strict about the envelope and lenient about the payload
-(new event types and fields arrive over time). `EventView` flattens the payload into the few
-fields rules care about, whatever shape it came in.
+event type and per engine. The envelope is strict, the payload lenient (new event types and
+fields arrive over time). `EventView` flattens the payload into the few fields rules care about,
+whatever shape it came in.
 
 Time units differ: the envelope `timestamp` is Unix milliseconds, `payload.timestamp` is seconds
 (float seconds in reactions).
@@ -14,20 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
-
+from botengine.envelope import Envelope
+from botengine.envelope import EnvelopeProblem as EnvelopeProblem  # re-exported: older imports
+from botengine.envelope import parse_envelope as parse_envelope
 from botengine.jid import JidKind, jid_kind, jid_user, parse_message_id
-
-# The envelope's time, in Unix milliseconds: from 1970 up to (not including) the year 2100. Past
-# that it is a mistake (microseconds, a garbled clock) or an attack (`10**400` overflows every
-# float it meets, a year past 9999 every datetime): refused at the edge, before anything is stored.
-TIMESTAMP_MAX_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
-_TIMESTAMP_PROBLEM = "must be Unix milliseconds between 0 (1970) and 4102444799999 (the end of 2099)"
-
-# Ids and names end up in logs and storage keys: no control characters, bounded length.
-_Text = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 ACK_NAMES: dict[int, str] = {-1: "error", 0: "pending", 1: "sent", 2: "delivered", 3: "read", 4: "played"}
 # Every spelling of an ack level a rule or an engine may use, to its number.
@@ -39,58 +31,6 @@ ACK_LEVELS: dict[str, int] = {
 
 GROUP_ACTIONS = ("join", "leave", "promote", "demote")
 _GROUP_ACTION_ALIASES = {"add": "join", "invite": "join", "remove": "leave", "left": "leave"}
-
-
-class Me(BaseModel):
-    """The WhatsApp account the session runs as."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    id: str | None = None
-    pushName: str | None = None  # the wire name
-
-
-class Envelope(BaseModel):
-    """Every Wawp webhook body: validated strictly, extra top-level fields kept."""
-
-    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
-
-    id: _Text
-    event: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
-    session: _Text
-    timestamp: Annotated[int, Field(ge=0, lt=TIMESTAMP_MAX_MS)]
-    payload: dict[str, Any]
-    engine: str | None = None
-    me: Me | None = None
-    metadata: dict[str, Any] | None = None
-    environment: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class EnvelopeProblem:
-    """Why a body is not an acceptable envelope: `field` is a dotted path, or '' for the body."""
-
-    field: str
-    message: str
-    malformed_json: bool = False
-
-
-_OUT_OF_RANGE = frozenset({"greater_than_equal", "less_than"})
-
-
-def parse_envelope(body: bytes) -> Envelope | list[EnvelopeProblem]:
-    """Validate raw bytes as an envelope; the problems say which field is wrong and how."""
-    try:
-        return Envelope.model_validate_json(body)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors(include_url=False, include_input=False):
-            path = ".".join(str(part) for part in err["loc"])
-            message = (
-                _TIMESTAMP_PROBLEM if path == "timestamp" and err["type"] in _OUT_OF_RANGE else err["msg"]
-            )
-            problems.append(EnvelopeProblem(path, message, malformed_json=err["type"] == "json_invalid"))
-        return problems
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from botengine.auth import sign
 from botengine.config import Settings
 from botengine.storage import Incoming
 from botengine.testing import make_event, serve_in_thread
+from tests.conftest import SAMPLES
 
 SECRET = "s3cret-value-123"
 PATH = "/webhook/whatsapp"
@@ -87,6 +88,31 @@ def test_duplicate_is_200_and_processed_once(url: str, recorder: Recorder) -> No
     post(url, make_event(text="next"))
     recorder.wait_for(2)
     assert [e.event_id for e in recorder.events].count(event["id"]) == 1
+
+
+def test_a_body_without_id_is_accepted_once_and_its_retry_is_a_duplicate(
+    url: str, recorder: Recorder
+) -> None:
+    older_waha = json.loads((SAMPLES / "waha-docs" / "poll.vote.json").read_text())  # no id, no timestamp
+    assert post(url, older_waha).json() == {"status": "accepted"}
+    renamed = dict(older_waha, me={"id": "1111111111@c.us", "pushName": "renamed since"})
+    assert post(url, renamed).json() == {"status": "duplicate"}  # a retry rebuilt with a new name
+    recorder.wait_for(1)
+    [stored] = recorder.events
+    assert stored.event_id.startswith("derived_") and stored.event_type == "poll.vote"
+    body = json.loads(stored.body)  # completed: the worker reads the same id and a time
+    assert body["id"] == stored.event_id and isinstance(body["timestamp"], int)
+    assert body["payload"] == older_waha["payload"]
+
+
+def test_wawp_lifecycle_body_is_accepted_as_session_status(url: str, recorder: Recorder) -> None:
+    lifecycle = json.loads((SAMPLES / "wawp-docs" / "session.status-5.json").read_text())
+    assert post(url, lifecycle).json() == {"status": "accepted"}
+    assert post(url, lifecycle).json() == {"status": "duplicate"}
+    recorder.wait_for(1)
+    [stored] = recorder.events
+    assert (stored.event_type, stored.session) == ("session.status", "123456789")
+    assert json.loads(stored.body)["timestamp"] == 1722170400000
 
 
 def test_same_id_in_another_session_is_not_a_duplicate(url: str, recorder: Recorder) -> None:
