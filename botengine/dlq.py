@@ -18,50 +18,42 @@ from __future__ import annotations
 import logging
 import sys
 import time
-import traceback
 from datetime import UTC, datetime
 from typing import TextIO
 
-from botengine.errors import BotengineError, StorageError
+from botengine.errors import RecordError, StorageError
+from botengine.jobs import ActionLetter, EventLetter, JobLetter, RunJob, decode_letter, encode
 from botengine.storage import Job, Storage
 from botengine.types import JSONDict
 
 log = logging.getLogger(__name__)
 
 
-async def record_crash(storage: Storage, entry: JSONDict, exc: Exception) -> None:
-    """Dead-letter something that crashed, with the error and its traceback; never raises.
+async def record_crash(storage: Storage, letter: EventLetter | JobLetter) -> None:
+    """Dead-letter something that crashed (the letter holds the error); never raises.
 
     For the last-resort paths (a processor or a job that blew up): failing to write the letter
     is logged, since there is nowhere further to send it.
     """
-    entry = {
-        **entry,
-        "errors": [{"at": time.time(), "error": f"{type(exc).__name__}: {exc}"}],
-        "traceback": traceback.format_exc(limit=8),
-    }
     try:
-        await storage.dlq_add(entry)
+        await storage.dlq_add(encode(letter))
     except StorageError:
-        log.exception("cannot write the dead letter for %s", entry.get("event_id") or entry.get("job_id"))
+        what = letter.event_id if isinstance(letter, EventLetter) else letter.job_id
+        log.exception("cannot write the dead letter for %s", what)
 
 
 def replay_job(entry_id: str, entry: JSONDict) -> Job:
     """The job that runs a dead letter again."""
-    kind = entry.get("kind")
-    if kind == "action":
-        plan = dict(entry["plan"])
-        plan.update(attempts={}, errors={}, unless=[])  # a fresh start; a follow-up runs regardless
-        data: JSONDict = {"type": "run", "plan": plan}
-    elif kind == "event":
-        data = {
-            "type": "requeue",
-            **{k: entry.get(k, "") for k in ("session", "event_id", "event_type", "chat", "event")},
-        }
-    elif kind == "job":
-        data = dict(entry["data"])
+    letter = decode_letter(entry)
+    data: JSONDict
+    if isinstance(letter, ActionLetter):
+        # a fresh start; a follow-up runs regardless
+        plan = letter.plan.model_copy(update={"attempts": {}, "errors": {}, "unless": []})
+        data = encode(RunJob(plan=plan))
+    elif isinstance(letter, EventLetter):
+        data = encode(letter.requeue())
     else:
-        raise BotengineError(f"dead letter {entry_id} is of an unknown kind {kind!r}")
+        data = dict(letter.data)
     return Job(f"replay\x1f{entry_id}", time.time(), data)
 
 
@@ -77,21 +69,23 @@ async def replay(storage: Storage, entry_id: str) -> bool:
 
 def headline(entry_id: str, entry: JSONDict) -> str:
     """One line: id, when, what, the last error."""
-    errors = entry.get("errors") or [{}]
-    last = str(errors[-1].get("error", ""))[:160]
     stamp = entry_id.split("-", 1)[0]
     when = (
         datetime.fromtimestamp(int(stamp) / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%S")
         if stamp.isdigit()
         else "?"
     )
-    if entry.get("kind") == "action":
-        what = f"rule {entry.get('rule')} → {entry.get('action')} (event {entry.get('event_id')})"
-    elif entry.get("kind") == "event":
-        what = f"event {entry.get('event_id')} ({entry.get('event_type')})"
+    try:
+        letter = decode_letter(entry)
+    except RecordError as exc:
+        return f"{entry_id}  {when}  {exc}"
+    if isinstance(letter, ActionLetter):
+        what = f"rule {letter.rule} → {letter.action} (event {letter.event_id})"
+    elif isinstance(letter, EventLetter):
+        what = f"event {letter.event_id} ({letter.event_type})"
     else:
-        what = f"job {str(entry.get('job_id', '')).replace(chr(31), ' ')}"
-    return f"{entry_id}  {when}  {what}: {last}"
+        what = f"job {letter.job_id.replace(chr(31), ' ')}"
+    return f"{entry_id}  {when}  {what}: {letter.last_error[:160]}"
 
 
 def progress(done: int, total: int, out: TextIO | None = None, width: int = 30) -> None:

@@ -4,6 +4,7 @@
     ├── ConfigError            bad flag, environment variable or config file
     ├── StorageError           the store cannot be reached or refused a write
     │   └── QueueFullError     the queue is past its configured depth (the receiver answers 503)
+    ├── RecordError            a stored job or dead letter cannot be read (damaged, or newer)
     ├── RulesError             a rules set did not load; carries every Problem found
     ├── FileRefusedError       a file the rules name is outside their folder, or not a plain file
     ├── TemplateError          a template failed to render at run time
@@ -33,6 +34,10 @@ class StorageError(BotengineError):
 
 class QueueFullError(StorageError):
     """The queue holds more events than the configured maximum depth."""
+
+
+class RecordError(BotengineError):
+    """A stored record (job, dead letter) is not one this version can read."""
 
 
 class RulesError(BotengineError):

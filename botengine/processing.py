@@ -20,6 +20,7 @@ from botengine import activity
 from botengine.actions.executor import Executor
 from botengine.actions.plan import ActionOutcome, RunPlan, summary_of
 from botengine.events import EventView, parse_envelope, view_of
+from botengine.jobs import RunJob, decode_job
 from botengine.metrics import Metrics
 from botengine.rules.engine import Evaluation, RuleSet
 from botengine.storage import Incoming, Job, Storage
@@ -93,24 +94,13 @@ class RuleProcessor:
 
     async def run_job(self, job: Job) -> None:
         """The scheduler's runner: a retry or follow-up (`run`) or a replayed event (`requeue`)."""
-        kind = job.data.get("type")
+        record = decode_job(job.data)
         if self.metrics is not None:
-            self.metrics.jobs_run.labels(str(kind)).inc()
-        if kind == "run":
-            await self._run_plan(RunPlan.from_json(job.data["plan"]))
-        elif kind == "requeue":
-            data = job.data
-            incoming = Incoming(
-                data["session"],
-                data["event_id"],
-                data["event_type"],
-                data["chat"],
-                data["event"].encode(),
-                time.time(),
-            )
-            await self.storage.requeue(incoming)
+            self.metrics.jobs_run.labels(record.type).inc()
+        if isinstance(record, RunJob):
+            await self._run_plan(record.plan)
         else:
-            raise ValueError(f"unknown job type {kind!r}")
+            await self.storage.requeue(record.incoming())
 
     async def _run_plan(self, plan: RunPlan) -> None:
         view = plan.view()

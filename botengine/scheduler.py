@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from botengine.dlq import record_crash
 from botengine.errors import StorageError
+from botengine.jobs import JobLetter
 from botengine.storage import Job, Storage
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class Scheduler:
         self._running: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def start(self) -> None:
         self._loop_task = asyncio.create_task(self._loop(), name="botengine-scheduler")
@@ -41,7 +43,9 @@ class Scheduler:
         self._wake.set()
 
     async def _loop(self) -> None:
-        while True:
+        # stops on the flag as well as on cancel: redis-py can swallow a cancellation that lands
+        # mid-command, and stop() would then wait for this loop forever
+        while not self._stopping:
             free = self.concurrency - len(self._running)
             jobs: list[Job] = []
             if free > 0:
@@ -54,7 +58,7 @@ class Scheduler:
                 task = asyncio.create_task(self._run_one(job), name=f"job-{job.id[:40]}")
                 self._running.add(task)
                 task.add_done_callback(self._running.discard)
-            if not jobs or free <= len(jobs):
+            if (not jobs or free <= len(jobs)) and not self._stopping:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.poll):
@@ -77,9 +81,11 @@ class Scheduler:
             log.error("cannot mark job %s done (it will run again): %s", job.id, exc)
 
     async def _dead_letter(self, job: Job, exc: Exception) -> None:
-        await record_crash(self.storage, {"kind": "job", "job_id": job.id, "data": job.data}, exc)
+        await record_crash(self.storage, JobLetter.of(job.id, job.data, exc))
 
     async def stop(self, grace: float) -> None:
+        self._stopping = True
+        self._wake.set()
         if self._loop_task is not None:
             self._loop_task.cancel()
             await asyncio.gather(self._loop_task, return_exceptions=True)

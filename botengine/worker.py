@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 
 from botengine.dlq import record_crash
 from botengine.errors import StorageError
+from botengine.jobs import EventLetter
 from botengine.metrics import Metrics
 from botengine.storage import Delivery, Incoming, Storage
 
@@ -190,15 +191,7 @@ class Worker:
             log.error("cannot acknowledge %s (it will run again): %s", event.event_id, exc)
 
     async def _dead_letter(self, event: Incoming, exc: Exception) -> None:
-        entry = {
-            "kind": "event",
-            "session": event.session,
-            "event_id": event.event_id,
-            "event_type": event.event_type,
-            "chat": event.chat,
-            "event": event.body.decode("utf-8", "replace"),
-        }
-        await record_crash(self.storage, entry, exc)
+        await record_crash(self.storage, EventLetter.of(event, exc))
 
     async def stop(self, grace: float) -> None:
         """Stop taking events; give in-flight ones `grace` seconds, then leave the rest queued."""

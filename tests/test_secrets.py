@@ -88,7 +88,9 @@ def test_a_bad_declaration_stops_the_engine_at_start(text: str, why: str) -> Non
 def test_at_run_time_an_undeclared_secret_is_refused_too() -> None:
     # rules checked under one environment and run under another (a declaration removed since)
     spec = ActionSpec(
-        "webhook", {"url": "https://crm.example.com", "headers": {"X": "{{ secrets.CRM }}"}}, "0"
+        kind="webhook",
+        params={"url": "https://crm.example.com", "headers": {"X": "{{ secrets.CRM }}"}},
+        index="0",
     )
     with pytest.raises(PermanentError, match="CRM is not declared"):
         render_action(spec, {}, {"CRM": "value-of-the-secret"})

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from botengine.event_types import Carry
 from botengine.events import EventView
@@ -74,21 +74,24 @@ class ActionContext:
         return f"{self.event.session}:{self.event.id}:{self.rule}:{self.index}"
 
 
-@dataclass(frozen=True)
-class ActionSpec:
+class ActionSpec(BaseModel):
     """One entry of a rule's `do:` list, as loaded from the rules file (not yet rendered).
 
     `params` is the mapping as written, shorthand expanded; its strings may hold templates.
     `index` is the position in the rule ("0", "1", and "2.0" for the first action inside a
     `later`), which with the event and rule names the action in the idempotency ledger.
+    Stored with retries and follow-ups (inside a `RunPlan`), so they survive a rules reload:
+    `model_dump(mode="json", by_alias=True)` writes it, `model_validate` reads it.
     """
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
 
     kind: str
     params: Any
     index: str
     retry: RetryPolicy | None = None  # None: the rule's policy, else the engine's default
     timeout: float | None = None  # None: the kind's default
-    result_as: str | None = None  # `as:` name under which later actions see the result
+    result_as: str | None = Field(None, alias="as")  # name under which later actions see the result
     location: str = ""  # "rules/shop.yaml:12", for messages
     nested: tuple[ActionSpec, ...] = ()  # the actions inside a `later`
 
@@ -97,31 +100,9 @@ class ActionSpec:
         """The folder of the rules file this action was written in (pool files are relative to it)."""
         return Path(self.location.rpartition(":")[0] or ".").parent
 
-    def to_json(self) -> JSONDict:
-        """A plain-data copy, stored with retries and follow-ups so they survive a rules reload."""
-        return {
-            "kind": self.kind,
-            "params": _plain(self.params),
-            "index": self.index,
-            "retry": self.retry.model_dump(mode="json") if self.retry else None,
-            "timeout": self.timeout,
-            "as": self.result_as,
-            "location": self.location,
-            "nested": [spec.to_json() for spec in self.nested],
-        }
-
-    @classmethod
-    def from_json(cls, data: JSONDict) -> ActionSpec:
-        return cls(
-            kind=data["kind"],
-            params=data["params"],
-            index=data["index"],
-            retry=RetryPolicy.model_validate(data["retry"]) if data.get("retry") else None,
-            timeout=data.get("timeout"),
-            result_as=data.get("as"),
-            location=data.get("location", ""),
-            nested=tuple(cls.from_json(n) for n in data.get("nested") or ()),
-        )
+    @field_serializer("params")
+    def _plain_params(self, params: Any) -> Any:
+        return _plain(params)
 
 
 def _plain(value: Any) -> Any:

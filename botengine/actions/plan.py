@@ -4,10 +4,11 @@ stored with retries and follow-ups, and what happened to each action (ActionOutc
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
+
+from pydantic import BaseModel, Field, PrivateAttr
 
 from botengine.actions.base import ActionSpec, RuleRun
 from botengine.errors import PermanentError
@@ -18,12 +19,12 @@ from botengine.types import JSONDict
 Status = Literal["done", "skipped", "dry-run", "retrying", "deferred", "failed", "stopped", "cancelled"]
 
 
-@dataclass
-class RunPlan:
-    """What is left to do of one rule for one event: plain data, stored with retry and `later` jobs.
+class RunPlan(BaseModel):
+    """What is left to do of one rule for one event: stored with retry and `later` jobs.
 
     Carries the actions themselves (not a reference to the rule), so a retry or a follow-up does
-    what the rule said when it fired, even if the rules file changed since.
+    what the rule said when it fired, even if the rules file changed since. Stored inside a
+    `jobs.RunJob` (its one encode/decode path); `view()` parses the event once per plan.
     """
 
     event: str  # the event's body, as received
@@ -34,15 +35,17 @@ class RunPlan:
     variables: dict[str, Any]
     actions: list[ActionSpec]
     retry: RetryPolicy | None = None
-    results: dict[str, Any] = field(default_factory=dict)
-    attempts: dict[str, int] = field(default_factory=dict)  # failed attempts per action index
-    errors: dict[str, list[JSONDict]] = field(default_factory=dict)
-    unless: list[str] = field(default_factory=list)  # a `later`: cancel if one of these happened…
+    results: dict[str, Any] = Field(default_factory=dict)
+    attempts: dict[str, int] = Field(default_factory=dict)  # failed attempts per action index
+    errors: dict[str, list[JSONDict]] = Field(default_factory=dict)
+    unless: list[str] = Field(default_factory=list)  # a `later`: cancel if one of these happened…
     since: float = 0.0  # …after this time (the scheduling event's own timestamp, in seconds)
+    event_type: str = ""  # the event's type, for dead letters (empty in plans stored before it)
+    _view: EventView | None = PrivateAttr(None)  # the parsed event, once parsed
 
     @classmethod
     def of(cls, view: EventView, run: RuleRun, body: str) -> RunPlan:
-        return cls(
+        plan = cls(
             event=body,
             session=view.session,
             event_id=view.id,
@@ -51,52 +54,23 @@ class RunPlan:
             variables=dict(run.variables),
             actions=list(run.actions),
             retry=run.retry,
+            event_type=view.type,
         )
-
-    def to_json(self) -> JSONDict:
-        return {
-            "event": self.event,
-            "session": self.session,
-            "event_id": self.event_id,
-            "chat": self.chat,
-            "rule": self.rule,
-            "variables": self.variables,
-            "actions": [a.to_json() for a in self.actions],
-            "retry": self.retry.model_dump(mode="json") if self.retry else None,
-            "results": self.results,
-            "attempts": self.attempts,
-            "errors": self.errors,
-            "unless": self.unless,
-            "since": self.since,
-        }
-
-    @classmethod
-    def from_json(cls, data: JSONDict) -> RunPlan:
-        return cls(
-            event=data["event"],
-            session=data["session"],
-            event_id=data["event_id"],
-            chat=data["chat"],
-            rule=data["rule"],
-            variables=data["variables"],
-            actions=[ActionSpec.from_json(a) for a in data["actions"]],
-            retry=RetryPolicy.model_validate(data["retry"]) if data.get("retry") else None,
-            results=data.get("results") or {},
-            attempts=data.get("attempts") or {},
-            errors=data.get("errors") or {},
-            unless=data.get("unless") or [],
-            since=data.get("since") or 0.0,
-        )
+        plan._view = view
+        return plan
 
     def from_action(self, spec: ActionSpec) -> RunPlan:
         """The plan from `spec` on: what runs again after a retry or a replay."""
-        return dataclasses.replace(self, actions=self.actions[self.actions.index(spec) :])
+        return self.model_copy(update={"actions": self.actions[self.actions.index(spec) :]})
 
     def view(self) -> EventView:
-        parsed = parse_envelope(self.event.encode())
-        if isinstance(parsed, list):  # it was valid when accepted: the store was tampered with
-            raise PermanentError("the stored event is no longer a valid event")
-        return view_of(parsed)
+        """The event the plan acts on, parsed from its body the first time it is asked for."""
+        if self._view is None:
+            parsed = parse_envelope(self.event.encode())
+            if isinstance(parsed, list):  # it was valid when accepted: the store was tampered with
+                raise PermanentError("the stored event is no longer a valid event")
+            self._view = view_of(parsed)
+        return self._view
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from botengine.app import Engine, build_app
 from botengine.config import Settings
 from botengine.dlq import replay_job
 from botengine.events import chat_id_of
+from botengine.jobs import EventLetter, encode
 from botengine.testing.server import serve_in_thread
 from botengine.types import JSONDict
 
@@ -62,15 +63,14 @@ class RunningEngine:
 
     def replay(self, event: Mapping[str, Any]) -> None:
         """Replay a whole event, as `botengine dlq replay` does one whose processing crashed."""
-        entry = {
-            "kind": "event",
-            "session": event["session"],
-            "event_id": event["id"],
-            "event_type": event["event"],
-            "chat": chat_id_of(event["event"], event["payload"]),
-            "event": json.dumps(event),
-        }
-        job = replay_job(f"test-{event['id']}", entry)
+        letter = EventLetter(
+            session=event["session"],
+            event_id=event["id"],
+            event_type=event["event"],
+            chat=chat_id_of(event["event"], event["payload"]),
+            event=json.dumps(event),
+        )
+        job = replay_job(f"test-{event['id']}", encode(letter))
         self.call(lambda e: e.storage.schedule(job))
 
     def get(self, key: str) -> Any:
