@@ -16,13 +16,16 @@ import types
 import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from botengine.config import reference_table
 from botengine.durations import Duration, format_duration
 from botengine.rules.model import rules_schema
+
+if TYPE_CHECKING:
+    from botengine.actions import ActionKind
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -114,6 +117,8 @@ def reference() -> str:
         out += ["", f"### `{name}`", "", kind.summary, "", "```yaml", f"- {kind.example}", "```", ""]
         if kind.shorthand:
             out += [f"A bare value fills `{kind.shorthand}`.", ""]
+        if asks := _capabilities(kind):
+            out += [f"Asks of the engine: {asks}.", ""]
         out += _fields_table(kind.params)
     return "\n".join(out) + "\n"
 
@@ -134,6 +139,18 @@ def _event_types_section() -> list[str]:
         carries = ", ".join(CARRY_WORDS[c] for c in CARRY_WORDS if c in kind.carries) or "—"
         rows.append(f"| `{name}` | {_cell(kind.summary)} | {carries} |")
     return rows
+
+
+_CAPABILITY_WORDS = {
+    "follow-ups": "follow-ups (jobs in the store, run by the scheduler)",
+    "activity": "every chat's activity recorded (reads, replies)",
+}
+
+
+def _capabilities(kind: ActionKind[Any]) -> str:
+    always = [_CAPABILITY_WORDS[c] for c in sorted(kind.capabilities)]
+    given = [f"{_CAPABILITY_WORDS[c]} with `{p}`" for p, c in kind.capability_params.items()]
+    return "; ".join(always + given)
 
 
 def metrics_table() -> str:

@@ -7,9 +7,11 @@ from botengine.actions.base import (
     ActionContext,
     ActionKind,
     ActionSpec,
+    Capability,
     RuleRun,
     Services,
     SkipRule,
+    capabilities_of,
     register,
 )
 from botengine.actions.conversation import CLEAR, COUNT, LOG, SET
@@ -33,8 +35,10 @@ __all__ = [
     "ActionContext",
     "ActionKind",
     "ActionSpec",
+    "Capability",
     "RuleRun",
     "Services",
     "SkipRule",
+    "capabilities_of",
     "register",
 ]

@@ -11,10 +11,11 @@ rendered, when they are validated again and passed to `run`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
@@ -126,10 +127,22 @@ class RuleRun:
     retry: RetryPolicy | None = None  # the rule's policy for its actions
 
 
-Run = Callable[[Any, ActionContext], Awaitable[JSONDict]]
-Preview = Callable[[Any, ActionContext], JSONDict]
-StaticCheck = Callable[[Any, Path], list[tuple[str, str]]]
+P = TypeVar("P", bound=Params)
+
+Run = Callable[[P, ActionContext], Awaitable[JSONDict]]
+Preview = Callable[[P, ActionContext], JSONDict]
+StaticCheck = Callable[[P, Path], list[tuple[str, str]]]
 """Load-time checks beyond the schema: (message, hint) per problem; gets the rules file's folder."""
+
+
+class Capability(StrEnum):
+    """What an action kind asks of the engine around it.
+
+    The engine asks the registry (`capabilities_of`) what a rule set needs, never a kind by name.
+    """
+
+    ACTIVITY = "activity"  # reads the chat's activity since the event: every event's is recorded
+    FOLLOW_UPS = "follow-ups"  # schedules actions to run later (through Services.follow_up)
 
 
 class SkipRule(Exception):
@@ -141,7 +154,7 @@ class SkipRule(Exception):
 
 
 @dataclass(frozen=True)
-class ActionKind:
+class ActionKind(Generic[P]):
     """One thing a rule can do.
 
     `shorthand` names the parameter a bare value fills (`reply: "hi"` is `reply: {text: "hi"}`).
@@ -156,12 +169,16 @@ class ActionKind:
     `needs`: what the event must carry for the action to work (`reply` needs a chat, `react` a
     message); `check` warns about a rule whose event types never carry it. `needs_unless` names a
     parameter that gives the action its target instead (`remove`'s `group:`).
+    `capabilities`: what the action always asks of the engine; `capability_params`: what it asks
+    when a parameter is given (`later` reads chat activity only with `unless:`).
+
+    Generic over its parameter model, so mypy checks `run`, `preview`… against `params`.
     """
 
     name: str
-    params: type[Params]
-    run: Run
-    preview: Preview
+    params: type[P]
+    run: Run[P]
+    preview: Preview[P]
     summary: str
     example: str
     shorthand: str | None = None
@@ -170,10 +187,12 @@ class ActionKind:
     result_var: str | None = None
     uses_secrets: bool = False
     timeout: float = 15.0
-    static_check: StaticCheck | None = None
-    dry_result: Callable[[Any, ActionContext], JSONDict] | None = None
+    static_check: StaticCheck[P] | None = None
+    dry_result: Preview[P] | None = None
     needs: Carry | None = None
     needs_unless: str | None = None
+    capabilities: frozenset[Capability] = frozenset()
+    capability_params: Mapping[str, Capability] = field(default_factory=dict)
 
     def expand(self, raw: Any) -> Any:
         """A bare value as the mapping it stands for."""
@@ -181,12 +200,28 @@ class ActionKind:
             return {self.shorthand: raw}
         return {} if raw is None else raw
 
+    def capabilities_for(self, params: Any) -> frozenset[Capability]:
+        """What this action asks of the engine, given its parameters as written."""
+        given = params if isinstance(params, dict) else {}
+        return self.capabilities | {c for name, c in self.capability_params.items() if given.get(name)}
 
-ACTIONS: dict[str, ActionKind] = {}
+
+ACTIONS: dict[str, ActionKind[Any]] = {}
 
 
-def register(kind: ActionKind) -> ActionKind:
+def register(kind: ActionKind[Any]) -> ActionKind[Any]:
     if kind.name in ACTIONS:
         raise ValueError(f"action kind {kind.name!r} registered twice")
     ACTIONS[kind.name] = kind
     return kind
+
+
+def capabilities_of(specs: Iterable[ActionSpec]) -> frozenset[Capability]:
+    """What `specs`, and the actions nested in them, ask of the engine."""
+    found: set[Capability] = set()
+    for spec in specs:
+        kind = ACTIONS.get(spec.kind)
+        if kind is not None:
+            found |= kind.capabilities_for(spec.params)
+        found |= capabilities_of(spec.nested)
+    return frozenset(found)

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from botengine.actions.base import ActionContext, ActionKind, Params
+from botengine.actions.base import ActionContext, ActionKind, Capability, Params
 from botengine.durations import Duration, format_duration
 from botengine.errors import PermanentError
 from botengine.types import JSONDict
@@ -69,4 +69,6 @@ LATER = ActionKind(
     summary="Run actions after a delay (after: 1h), cancelled if the chat was read or replied first.",
     example='later: {after: 1h, unless: read, do: [{reply: "Still there?"}]}',
     nested="do",
+    capabilities=frozenset({Capability.FOLLOW_UPS}),
+    capability_params={"unless": Capability.ACTIVITY},
 )

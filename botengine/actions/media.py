@@ -183,7 +183,7 @@ def _checker(media: _Media) -> Callable[[Any, Path], list[tuple[str, str]]]:
     return check
 
 
-def _kind(media: _Media, params: type[MediaParams], summary: str, example: str) -> ActionKind:
+def _kind(media: _Media, params: type[MediaParams], summary: str, example: str) -> ActionKind[MediaParams]:
     return ActionKind(
         name=media.name,
         params=params,

@@ -15,7 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from botengine.actions import ActionSpec, RuleRun
+from botengine.actions import Capability, RuleRun, capabilities_of
 from botengine.errors import ExpressionError, RulesError
 from botengine.events import EventView
 from botengine.rules.loader import CompiledRule, InlineTest, load
@@ -118,17 +118,14 @@ class RuleSet:
         return len(self.rules)
 
     @cached_property
+    def capabilities(self) -> frozenset[Capability]:
+        """What the actions of these rules ask of the engine (the action registry says)."""
+        return capabilities_of(spec for rule in self.rules for spec in rule.actions)
+
+    @property
     def follows_activity(self) -> bool:
-        """True when a rule has a `later` with `unless:`: chat activity must then be recorded."""
-
-        def has_unless(specs: Sequence[ActionSpec]) -> bool:
-            return any(
-                (s.kind == "later" and isinstance(s.params, dict) and s.params.get("unless"))
-                or has_unless(s.nested)
-                for s in specs
-            )
-
-        return any(has_unless(rule.actions) for rule in self.rules)
+        """True when an action reads chat activity (`later` with `unless:`): it must be recorded."""
+        return Capability.ACTIVITY in self.capabilities
 
     def rule(self, name: str) -> CompiledRule | None:
         return next((r for r in self.rules if r.name == name), None)
