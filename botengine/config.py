@@ -334,42 +334,53 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 
+_OPTION = {option.name: option for option in OPTIONS}
+
+
+def _default(name: str) -> Any:
+    """The default of setting `name`, parsed from OPTIONS: defaults are written there only."""
+    option = _OPTION[name]
+    return option.parse(option.default)
+
+
 @dataclass(frozen=True)
 class Settings:
-    host: str = "0.0.0.0"  # noqa: S104
-    port: int = 8080
-    rules_dir: Path = Path("rules")
-    data_dir: Path = Path(".botengine-data")
-    redis_url: str = ""
-    redis_namespace: str = "botengine"
-    redis_lease: float = 30.0
-    role: Literal["all", "receiver", "worker"] = "all"
-    dry_run: bool = False
-    webhook_path: str = "/webhook/whatsapp"
-    secrets: tuple[str, ...] = ()
-    hmac_keys: tuple[str, ...] = ()
-    admin_token: str = ""
-    rule_secrets: Declared = field(default_factory=Declared)  # checked at start; rules read the env
-    dashboard_user: str = "admin"
-    dashboard_password: str = ""
-    trace_window: float = 86400.0
-    allow_ips: tuple[Network, ...] = ()
-    trusted_proxies: tuple[Network, ...] = ()
-    max_body: int = 1 << 20
-    dedupe_window: float = 7 * 86400.0
-    max_queue: int = 100_000
-    sync: Literal["full", "normal"] = "full"
-    concurrency: int = 64
-    shutdown_grace: float = 10.0
-    wawp_url: str = "https://api.wawp.net"
-    wawp_reaction_path: str = "/v2/send/reaction"
-    send_rate: float = 30.0
-    retry_policy: Literal["exponential", "linear", "constant"] = "exponential"
-    retries: int = 5
-    retry_delay: float = 5.0
-    ledger_window: float = 30 * 86400.0
-    log_json: bool = False
-    log_level: str = "info"
+    """Every setting, parsed; a field's default is its option's, parsed (OPTIONS is the one source)."""
+
+    host: str = _default("host")
+    port: int = _default("port")
+    rules_dir: Path = _default("rules_dir")
+    data_dir: Path = _default("data_dir")
+    redis_url: str = _default("redis_url")
+    redis_namespace: str = _default("redis_namespace")
+    redis_lease: float = _default("redis_lease")
+    role: Literal["all", "receiver", "worker"] = _default("role")
+    dry_run: bool = _default("dry_run")
+    webhook_path: str = _default("webhook_path")
+    secrets: tuple[str, ...] = _default("secrets")
+    hmac_keys: tuple[str, ...] = _default("hmac_keys")
+    admin_token: str = _default("admin_token")
+    rule_secrets: Declared = _default("rule_secrets")  # checked at start; rules read the env
+    dashboard_user: str = _default("dashboard_user")
+    dashboard_password: str = _default("dashboard_password")
+    trace_window: float = _default("trace_window")
+    allow_ips: tuple[Network, ...] = _default("allow_ips")
+    trusted_proxies: tuple[Network, ...] = _default("trusted_proxies")
+    max_body: int = _default("max_body")
+    dedupe_window: float = _default("dedupe_window")
+    max_queue: int = _default("max_queue")
+    sync: Literal["full", "normal"] = _default("sync")
+    concurrency: int = _default("concurrency")
+    shutdown_grace: float = _default("shutdown_grace")
+    wawp_url: str = _default("wawp_url")
+    wawp_reaction_path: str = _default("wawp_reaction_path")
+    send_rate: float = _default("send_rate")
+    retry_policy: Literal["exponential", "linear", "constant"] = _default("retry_policy")
+    retries: int = _default("retries")
+    retry_delay: float = _default("retry_delay")
+    ledger_window: float = _default("ledger_window")
+    log_json: bool = _default("log_json")
+    log_level: str = _default("log_level")
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod

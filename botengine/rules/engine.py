@@ -18,6 +18,7 @@ from typing import Any, Literal
 from botengine.actions import Capability, RuleRun, capabilities_of
 from botengine.errors import ExpressionError, RulesError
 from botengine.events import EventView
+from botengine.rules.globs import is_glob
 from botengine.rules.loader import CompiledRule, InlineTest, load
 from botengine.rules.problems import Problem
 from botengine.rules.regex import CompiledRegex, RegexSet
@@ -91,7 +92,7 @@ class RuleSet:
         self._wildcard: list[CompiledRule] = []
         for rule in self.rules:
             for pattern in rule.on:
-                if any(c in pattern for c in "*?["):
+                if is_glob(pattern):
                     self._wildcard.append(rule)
                 else:
                     self._exact.setdefault(pattern, []).append(rule)

@@ -9,7 +9,6 @@ compile function and one `_register(...)` call below.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from botengine.events import ACK_LEVELS, ACK_NAMES, GROUP_ACTIONS, EventView
 from botengine.expressions import Expression, compile_expression
 from botengine.jid import JID_KINDS, JidKind
 from botengine.rules.dates import DateError, DateSpan, parse_span
+from botengine.rules.globs import glob_matcher
 from botengine.rules.regex import CompiledRegex, compile_regex
 from botengine.rules.state_reads import StateReadError, expression_reads
 from botengine.state import Scope, get_var, read_vars
@@ -197,9 +197,7 @@ def _short(text: str, limit: int = 40) -> str:
 
 def type_matcher(patterns: list[str]) -> Callable[[str], bool]:
     """`message`, `message.*`, `group.*`, `*`: exact words or shell-style wildcards."""
-    exact = {p for p in patterns if not any(c in p for c in "*?[")}
-    globs = [re.compile(fnmatch.translate(p)) for p in patterns if p not in exact]
-    return lambda event_type: event_type in exact or any(g.match(event_type) for g in globs)
+    return glob_matcher(patterns)
 
 
 @_register("on", Words, "the event type, a list of them, or a wildcard", "on: [message, message.*]")
@@ -276,9 +274,7 @@ def _jid_patterns(value: Any, ctx: CompileContext, what: str) -> tuple[Callable[
                 f"write {entry}@c.us for a contact or {entry}@g.us for a group; a contact and a group "
                 "can share digits",
             )
-    exact = {e for e in entries if not any(c in e for c in "*?[")}
-    globs = [re.compile(fnmatch.translate(e)) for e in entries if e not in exact]
-    return (lambda jid: jid in exact or any(g.match(jid) for g in globs)), _short(label, 60)
+    return glob_matcher(entries), _short(label, 60)
 
 
 @_register(
@@ -598,11 +594,11 @@ def _media(value: Any, ctx: CompileContext) -> Check:
             return "the message has media" if m.view.media else "the message has no media"
 
         return Check("media", has)
-    pattern = re.compile(fnmatch.translate(media_type(value)))
+    matches = glob_matcher([media_type(value)])
 
     def check(m: MatchContext) -> str | None:
         mimetype = (m.view.media.mimetype or "") if m.view.media else ""
-        if mimetype and pattern.match(media_type(mimetype)):
+        if mimetype and matches(media_type(mimetype)):
             return None
         return f"media type is {mimetype or '(none)'}, rule wants {value}"
 
