@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from botengine.events import ACK_LEVELS, EventView
-from botengine.storage import Storage
+from botengine.storage import KeyValue
 from botengine.storage.keys import key
 
 KEEP = 91 * 86400.0  # longer than the longest `later`
@@ -36,7 +36,7 @@ def fact_of(view: EventView) -> str | None:
     return None
 
 
-async def record(storage: Storage, view: EventView) -> None:
+async def record(storage: KeyValue, view: EventView) -> None:
     fact = fact_of(view)
     if fact is None:
         return
@@ -48,7 +48,7 @@ async def record(storage: Storage, view: EventView) -> None:
 
 
 async def cancelled_by(
-    storage: Storage, session: str, chat: str, conditions: Iterable[str], since: float
+    storage: KeyValue, session: str, chat: str, conditions: Iterable[str], since: float
 ) -> str | None:
     """The first condition that happened in `chat` after `since`, or None."""
     for condition in conditions:

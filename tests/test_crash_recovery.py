@@ -14,14 +14,13 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
 
-from botengine.testing import make_event
+from botengine.testing import eventually, eventually_async, make_event
 from botengine.testing.server import free_port
 
 SECRET = "crash-test-secret"
@@ -39,15 +38,19 @@ def start_server(
     command += ["--data-dir", str(data_dir), "--rules", str(rules), *(extra or [])]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=log, env=env)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+
+    def healthy() -> bool:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200:
-                return process
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200
         except httpx.TransportError:
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError(f"server did not start:\n{log_path.read_text()}")
+            return False
+
+    try:
+        eventually(healthy, 20, "the server to answer /healthz", every=0.05)
+    except TimeoutError:
+        process.kill()
+        raise AssertionError(f"server did not start:\n{log_path.read_text()}") from None
+    return process
 
 
 def processed(log_path: Path) -> list[tuple[float, str]]:
@@ -105,8 +108,8 @@ def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(tmp_path: Path)
     async def load_and_kill() -> None:
         url = f"http://127.0.0.1:{port}/webhook/whatsapp"
         loader = asyncio.create_task(post_all(url, stream, answers))
-        while len(answers) < 1200:  # kill mid-stream, with events queued and in flight
-            await asyncio.sleep(0.005)
+        # kill mid-stream, with events queued and in flight
+        await eventually_async(lambda: len(answers) >= 1200, 60, "1200 answers", every=0.005)
         server.send_signal(signal.SIGKILL)
         await loader
 
@@ -123,9 +126,9 @@ def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(tmp_path: Path)
         # the rest of the stream, duplicates of already-accepted events included
         asyncio.run(post_all(f"http://127.0.0.1:{port}/webhook/whatsapp", stream, answers))
         expected = {str(e["id"]) for e in originals}
-        deadline = time.monotonic() + 60
-        while set(first) | set(processed_ids(second_log)) < expected and time.monotonic() < deadline:
-            time.sleep(0.1)
+        eventually(
+            lambda: set(first) | set(processed_ids(second_log)) >= expected, 60, "every event processed", 0.1
+        )
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(20)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,34 +11,14 @@ from botengine.app import build_app
 from botengine.cli import main
 from botengine.config import Settings
 from botengine.events import Envelope, parse_envelope, view_of
-from botengine.storage import Incoming
 from botengine.testing import serve_in_thread
 from tests.conftest import SAMPLES
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.events: list[Incoming] = []
-        self.arrived = threading.Event()
-
-    async def __call__(self, event: Incoming) -> str:
-        self.events.append(event)
-        self.arrived.set()
-        return "ok"
-
-    def wait(self, count: int) -> list[Incoming]:
-        for _ in range(200):
-            if len(self.events) >= count:
-                break
-            self.arrived.wait(0.05)
-            self.arrived.clear()
-        assert len(self.events) >= count
-        return self.events
+from tests.recorder import Recorder
 
 
 @pytest.fixture
-def engine(tmp_path: Path, clean_env: None) -> Iterator[tuple[str, Inbox]]:
-    inbox = Inbox()
+def engine(tmp_path: Path, clean_env: None) -> Iterator[tuple[str, Recorder]]:
+    inbox = Recorder()
     settings = Settings(data_dir=tmp_path / "data", secrets=("emit-secret",), hmac_keys=("emit-key",))
     with serve_in_thread(build_app(settings, processor=inbox)) as url:
         yield f"{url}/webhook/whatsapp", inbox
@@ -52,31 +31,31 @@ def view_of_body(body: bytes):  # type: ignore[no-untyped-def]
 
 
 def test_emit_a_text_signed_from_the_environment(
-    engine: tuple[str, Inbox], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    engine: tuple[str, Recorder], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url, inbox = engine
     monkeypatch.setenv("BOTENGINE_SECRET", "emit-secret,older-secret")
     monkeypatch.setenv("BOTENGINE_HMAC_KEY", "emit-key")
     assert main(["emit", "--url", url, "--text", "hi there", "--name", "Alice"]) == 0
     assert '"accepted"' in capsys.readouterr().out
-    view = view_of_body(inbox.wait(1)[0].body)
+    view = view_of_body(inbox.wait_for(1)[0].body)
     assert view.text == "hi there"
     assert view.sender is not None
     assert view.sender.name == "Alice"
 
 
-def test_emit_a_reaction_in_a_group(engine: tuple[str, Inbox]) -> None:
+def test_emit_a_reaction_in_a_group(engine: tuple[str, Recorder]) -> None:
     url, inbox = engine
     args = ["emit", "--url", url, "--secret", "emit-secret", "--hmac-key", "emit-key"]
     assert main([*args, "--event", "message.reaction", "--emoji", "🔥", "--chat", "1203@g.us"]) == 0
-    view = view_of_body(inbox.wait(1)[0].body)
+    view = view_of_body(inbox.wait_for(1)[0].body)
     assert view.reaction is not None
     assert view.reaction.emoji == "🔥"
     assert view.chat.kind == "group"
 
 
 def test_emit_a_file_twice_gets_fresh_ids_unless_kept(
-    engine: tuple[str, Inbox], capsys: pytest.CaptureFixture[str]
+    engine: tuple[str, Recorder], capsys: pytest.CaptureFixture[str]
 ) -> None:
     url, inbox = engine
     args = ["emit", "--url", url, "--secret", "emit-secret", "--hmac-key", "emit-key"]
@@ -88,11 +67,11 @@ def test_emit_a_file_twice_gets_fresh_ids_unless_kept(
     out = capsys.readouterr()
     assert out.out.count("duplicate") == 1
     assert "seen this event id before" in out.err
-    assert len({e.event_id for e in inbox.wait(3)}) == 3
+    assert len({e.event_id for e in inbox.wait_for(3)}) == 3
 
 
 def test_emit_with_a_wrong_secret_explains_the_401(
-    engine: tuple[str, Inbox], capsys: pytest.CaptureFixture[str]
+    engine: tuple[str, Recorder], capsys: pytest.CaptureFixture[str]
 ) -> None:
     url, _ = engine
     assert main(["emit", "--url", url, "--secret", "nope", "--hmac-key", "emit-key"]) == 1

@@ -8,7 +8,6 @@ import hmac
 import ipaddress
 import json
 import logging
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,30 +20,10 @@ from botengine.config import Settings
 from botengine.storage import Incoming
 from botengine.testing import make_event, serve_in_thread
 from tests.conftest import SAMPLES
+from tests.recorder import Recorder
 
 SECRET = "s3cret-value-123"
 PATH = "/webhook/whatsapp"
-
-
-class Recorder:
-    """A processor that remembers every event the worker hands it."""
-
-    def __init__(self) -> None:
-        self.events: list[Incoming] = []
-        self.arrived = threading.Event()
-
-    async def __call__(self, event: Incoming) -> str:
-        self.events.append(event)
-        self.arrived.set()
-        return "recorded"
-
-    def wait_for(self, count: int, timeout: float = 10.0) -> None:
-        deadline = timeout
-        while len(self.events) < count and deadline > 0:
-            self.arrived.wait(0.05)
-            self.arrived.clear()
-            deadline -= 0.05
-        assert len(self.events) >= count, f"only {len(self.events)} of {count} events processed"
 
 
 @pytest.fixture

@@ -9,21 +9,12 @@ import pytest
 
 from botengine.errors import RulesError
 from botengine.rules.live import LiveRules
-from botengine.testing import make_event
+from botengine.testing import eventually_async, make_event
 from tests.rules_helpers import view
 
 ONE = "rules:\n  - name: one\n    do: [{reply: one}]\n"
 TWO = "rules:\n  - name: one\n    do: [{reply: one}]\n  - name: two\n    do: [{reply: two}]\n"
 BROKEN = "rules:\n  - name: one\n    do: [{replly: one}]\n"
-
-
-async def wait_for(condition: object, deadline: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline
-    while not condition():  # type: ignore[operator]
-        if loop.time() > end:
-            raise AssertionError("condition not reached before the deadline")
-        await asyncio.sleep(0.02)
 
 
 async def test_reload_under_load(tmp_path: Path) -> None:
@@ -45,21 +36,23 @@ async def test_reload_under_load(tmp_path: Path) -> None:
     flow = asyncio.create_task(traffic())
     try:
         (tmp_path / "r.yaml").write_text(TWO)
-        await wait_for(lambda: len(live.current) == 2)
+        await eventually_async(lambda: len(live.current) == 2)
         assert live.state.success
         good = live.current.version
 
         (tmp_path / "r.yaml").write_text(BROKEN)
-        await wait_for(lambda: not live.state.success)
+        await eventually_async(lambda: not live.state.success)
         assert live.current.version == good
         assert "unknown action 'replly'" in live.state.problems[0]
         assert live.state.problems[0].startswith(f"{tmp_path}/r.yaml:3:")
 
         (tmp_path / "lists").mkdir()
         (tmp_path / "r.yaml").write_text(ONE.replace("do:", "if: {sender: {in: vip}}\n    do:"))
-        await wait_for(lambda: not live.state.success and "no list named 'vip'" in live.state.problems[0])
+        await eventually_async(
+            lambda: not live.state.success and "no list named 'vip'" in live.state.problems[0]
+        )
         (tmp_path / "lists" / "vip.txt").write_text("447441429009@c.us\n")  # a list file change reloads too
-        await wait_for(lambda: live.state.success and live.current.version != good)
+        await eventually_async(lambda: live.state.success and live.current.version != good)
     finally:
         stop.set()
         await flow

@@ -12,7 +12,6 @@ import asyncio
 import json
 import secrets
 import signal
-import time
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from botengine.testing import make_event
+from botengine.testing import eventually, eventually_async, make_event
 from botengine.testing.server import free_port
 from tests.conftest import REDIS_URL, drop_namespace, require_redis
 from tests.test_crash_recovery import HEADERS, processed, start_server
@@ -71,20 +70,19 @@ def test_two_receivers_two_workers_one_killed(tmp_path: Path) -> None:
                     asyncio.create_task(post_chat(client, receivers, by_chat[c], accepted)) for c in chats
                 ]
                 killer_log = nodes["worker-a"][2]
-                while len(processed(killer_log)) < 300:
-                    await asyncio.sleep(0.05)
+                await eventually_async(lambda: len(processed(killer_log)) >= 300, 60, "300 events", 0.05)
                 nodes["worker-a"][0].send_signal(signal.SIGKILL)
                 await asyncio.gather(*loads)
 
         asyncio.run(load_and_kill())
         assert len(accepted) == CHATS * PER_CHAT  # every first delivery accepted, every repeat not
         worker_logs = [nodes["worker-a"][2], nodes["worker-b"][2]]
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            seen = {event_id for log in worker_logs for _, event_id in processed(log)}
-            if seen >= set(order):
-                break
-            time.sleep(0.2)
+        eventually(
+            lambda: {event_id for log in worker_logs for _, event_id in processed(log)} >= set(order),
+            60,
+            "every event processed",
+            0.2,
+        )
         killed = processed(nodes["worker-a"][2])
         survivor = processed(nodes["worker-b"][2])
     finally:

@@ -8,6 +8,7 @@ import time
 
 from botengine.metrics import Metrics
 from botengine.storage import Incoming, Storage
+from botengine.testing import eventually_async
 from botengine.worker import Worker
 
 
@@ -37,10 +38,10 @@ async def test_per_chat_order_kept_while_chats_run_concurrently(storage: Storage
         await storage.accept(incoming(i, chats[i % 10]))
     worker = Worker(storage, processor, Metrics(), concurrency=8)
     worker.start()
-    deadline = time.monotonic() + 20
-    while sum(len(v) for v in seen.values()) < 300 and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
-    await worker.stop(1.0)
+    try:
+        await eventually_async(lambda: sum(len(v) for v in seen.values()) >= 300, 20, "300 events", 0.01)
+    finally:
+        await worker.stop(1.0)
     assert sum(len(v) for v in seen.values()) == 300
     assert all(order == sorted(order) for order in seen.values())
     assert overlaps == []  # one chat never ran two events at once
@@ -60,10 +61,10 @@ async def test_failing_event_goes_to_the_dead_letter_queue_and_the_rest_continue
         await storage.accept(incoming(i, "1@c.us"))
     worker = Worker(storage, processor, Metrics(), concurrency=2)
     worker.start()
-    deadline = time.monotonic() + 10
-    while len(done) < 2 and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
-    await worker.stop(1.0)
+    try:
+        await eventually_async(lambda: len(done) >= 2, 10, "two events done", 0.01)
+    finally:
+        await worker.stop(1.0)
     assert done == ["evt_00000", "evt_00002"]
     letters = await storage.dlq_list()
     assert len(letters) == 1
@@ -111,9 +112,7 @@ async def test_stop_starts_nothing_new_while_in_flight_events_finish(storage: St
         await storage.accept(incoming(i, "quick@c.us"))
     worker = Worker(storage, processor, Metrics(), concurrency=2)
     worker.start()
-    deadline = time.monotonic() + 5
-    while len(started) < 2 and time.monotonic() < deadline:
-        await asyncio.sleep(0.005)
+    await eventually_async(lambda: len(started) >= 2, 5, "two events started", 0.005)
     stopping = asyncio.create_task(worker.stop(5.0))
     await asyncio.sleep(0.3)  # the slow event keeps the grace period going
     release.set()

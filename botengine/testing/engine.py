@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -30,6 +29,7 @@ from botengine.dlq import replay_job
 from botengine.events import chat_id_of
 from botengine.jobs import EventLetter, encode
 from botengine.testing.server import serve_in_thread
+from botengine.testing.waiting import eventually
 from botengine.types import JSONDict
 
 T = TypeVar("T")
@@ -76,16 +76,9 @@ class RunningEngine:
     def get(self, key: str) -> Any:
         return self.call(lambda e: e.storage.get(key))
 
-    def wait_until(self, condition: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+    def wait_until(self, condition: Callable[[], T], timeout: float = 10.0, what: str = "") -> T:
         """Poll `condition` until it returns something truthy; TimeoutError saying `what` otherwise."""
-        deadline = time.monotonic() + timeout
-        while True:
-            result = condition()
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"gave up after {timeout}s waiting for {what or condition}")
-            time.sleep(0.02)
+        return eventually(condition, timeout, what)
 
     def wait_processed(self, count: int, timeout: float = 10.0) -> None:
         """Until `count` events have gone through the worker (all outcomes counted)."""

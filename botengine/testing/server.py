@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
+
+from botengine.testing.waiting import eventually
 
 
 def free_port() -> int:
@@ -42,11 +44,10 @@ def serve_in_thread(
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"serve-{port}", daemon=True)
     thread.start()
-    deadline = time.monotonic() + timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"the test server on port {port} did not start")
-        time.sleep(0.01)
+    with contextlib.suppress(TimeoutError):
+        eventually(lambda: server.started or not thread.is_alive(), timeout, every=0.01)
+    if not server.started:
+        raise RuntimeError(f"the test server on port {port} did not start")
     try:
         yield f"{'https' if options.get('ssl_certfile') else 'http'}://127.0.0.1:{port}"
     finally:

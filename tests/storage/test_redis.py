@@ -11,25 +11,19 @@ import asyncio
 import importlib
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import pytest
 
 from botengine.errors import ConfigError, StorageError
 from botengine.storage import Delivery, Job, Storage
+from botengine.testing import eventually_async
 from tests.conftest import REDIS_URL, REPO, StorageFactory
 from tests.storage.support import incoming
 
 redis_only = pytest.mark.parametrize(
     "storage_factory", [pytest.param("redis", marks=pytest.mark.redis)], indirect=True
 )
-
-
-async def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 async def take_until(store: Storage, count: int, timeout: float = 5.0) -> list[Delivery]:
@@ -52,7 +46,7 @@ async def test_two_workers_share_the_partitions_and_each_chat_goes_to_one(
     b = storage_factory(partitions=4, lease=0.6)
     await a.take(1, 0)
     await b.take(1, 0)
-    await eventually(lambda: len(a.owned_partitions) == 2 and len(b.owned_partitions) == 2)  # type: ignore[attr-defined]
+    await eventually_async(lambda: len(a.owned_partitions) == 2 and len(b.owned_partitions) == 2)  # type: ignore[attr-defined]
     assert set(a.owned_partitions) | set(b.owned_partitions) == {0, 1, 2, 3}  # type: ignore[attr-defined]
 
     chats = [f"{n}@c.us" for n in range(12)]
@@ -75,7 +69,7 @@ async def test_two_workers_share_the_partitions_and_each_chat_goes_to_one(
     assert all(len(names) == 1 for names in takers.values())  # a chat is read by one worker
     assert set().union(*takers.values()) == {"a", "b"}  # and both worked
     assert all(events == sorted(events) for events in order.values())
-    await eventually(lambda: a.queue_depth() == 0)
+    await eventually_async(lambda: a.queue_depth() == 0)
 
 
 @redis_only
@@ -122,9 +116,9 @@ async def test_partitions_rebalance_when_a_worker_joins_and_when_it_leaves(
     assert len(a.owned_partitions) == 16  # type: ignore[attr-defined]
     b = storage_factory(lease=0.6)
     await b.take(1, 0)
-    await eventually(lambda: len(a.owned_partitions) == 8 and len(b.owned_partitions) == 8)  # type: ignore[attr-defined]
+    await eventually_async(lambda: len(a.owned_partitions) == 8 and len(b.owned_partitions) == 8)  # type: ignore[attr-defined]
     await a.close()
-    await eventually(lambda: len(b.owned_partitions) == 16)  # type: ignore[attr-defined]
+    await eventually_async(lambda: len(b.owned_partitions) == 16)  # type: ignore[attr-defined]
 
 
 @redis_only
