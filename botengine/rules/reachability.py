@@ -12,7 +12,6 @@ type may carry more than this catalogue knows. Only event types in the catalogue
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from botengine.actions import ACTIONS
 from botengine.errors import ExpressionError
 from botengine.event_types import CARRY_WORDS, EVENT_TYPES, Carry
 from botengine.expressions import compile_expression, method_calls
+from botengine.rules.globs import glob_matcher, is_glob
 from botengine.rules.problems import did_you_mean
 from botengine.rules.triggers import TRIGGERS
 
@@ -69,8 +69,9 @@ def _event_types(on: tuple[str, ...]) -> tuple[list[Finding], _Types]:
     complete = True
     for index, pattern in enumerate(on):
         where: tuple[Any, ...] = ("on", index) if len(on) > 1 else ("on",)
-        if any(c in pattern for c in "*?["):
-            matched = fnmatch.filter(EVENT_TYPES, pattern)
+        if is_glob(pattern):
+            matches = glob_matcher([pattern])
+            matched = [name for name in EVENT_TYPES if matches(name)]
             if not matched:
                 found.append(
                     Finding(where, f"no event type Wawp sends matches {pattern!r}", _known_hint(pattern))
