@@ -73,7 +73,7 @@ class _Attempt:
     ctx: ActionContext
     plan: RunPlan
     spec: ActionSpec
-    kind: ActionKind | None
+    kind: ActionKind[Any] | None
     slot: str  # its place in the ledger
     timeout: float
     started: float = field(default_factory=time.perf_counter)
@@ -205,7 +205,7 @@ class Executor:
                 await self.pacer.release(a.plan.session, booking)
             raise
 
-    async def _claimed(self, a: _Attempt, kind: ActionKind, rendered: Rendered) -> Any:
+    async def _claimed(self, a: _Attempt, kind: ActionKind[Any], rendered: Rendered) -> Any:
         if await self._claim(a.slot, a.timeout + LEASE_MARGIN) is not None:
             raise _Held
         try:
@@ -219,7 +219,7 @@ class Executor:
         await self._mark_done(a.slot, result)
         return result
 
-    async def _timed(self, a: _Attempt, kind: ActionKind, rendered: Rendered) -> Any:
+    async def _timed(self, a: _Attempt, kind: ActionKind[Any], rendered: Rendered) -> Any:
         try:
             async with asyncio.timeout(a.timeout):
                 return await kind.run(rendered.params, a.ctx)
