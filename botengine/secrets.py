@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from botengine.urls import encode_component
+
 _REFERENCE = re.compile(
     r"\bsecrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*['\"]([A-Za-z_][A-Za-z0-9_]*)['\"]\s*\])"
 )
@@ -133,7 +135,9 @@ def redact(value: Any, secrets: Mapping[str, str]) -> Any:
     if isinstance(value, str):
         for name, text in secrets.items():
             if len(text) >= MIN_REDACTED:
-                value = value.replace(text, f"«secret {name}»")
+                # in a URL the secret is percent-encoded (urls.py): hide that spelling too
+                for spelling in dict.fromkeys((text, encode_component(text))):
+                    value = value.replace(spelling, f"«secret {name}»")
         return value
     if isinstance(value, dict):
         return {k: redact(v, secrets) for k, v in value.items()}

@@ -22,6 +22,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 
 from botengine.errors import TemplateError
+from botengine.urls import encode_component
 
 
 class _Undefined(jinja2.ChainableUndefined):
@@ -83,12 +84,19 @@ def _finalize(value: Any) -> Any:
     return "" if value is None else value
 
 
+def _url_component(value: Any) -> str:
+    # a value inside a URL stays inside its path segment or query value (botengine/urls.py)
+    return encode_component(str(_finalize(value)))
+
+
 _ENV = ImmutableSandboxedEnvironment(
     undefined=_Undefined,
     finalize=_finalize,
     autoescape=False,  # WhatsApp text and JSON bodies, not HTML
     keep_trailing_newline=True,
 )
+# The same sandbox and rules, for URL templates: every {{ value }} percent-encoded on output.
+_URL_ENV = _ENV.overlay(finalize=_url_component)
 
 
 def is_template(text: str) -> bool:
@@ -96,10 +104,10 @@ def is_template(text: str) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def compile_template(text: str) -> jinja2.Template:
-    """The compiled template; raises TemplateError naming the syntax mistake."""
+def compile_template(text: str, url: bool = False) -> jinja2.Template:
+    """The compiled template (for a URL: values encoded); TemplateError names the syntax mistake."""
     try:
-        return _ENV.from_string(text)
+        return (_URL_ENV if url else _ENV).from_string(text)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(
             f"template syntax error: {exc.message} (line {exc.lineno} of the template)"
@@ -156,11 +164,12 @@ def field_reads(text: str, name: str) -> set[str] | None:
     return None if loose else fields
 
 
-def render_text(text: str, variables: Mapping[str, Any]) -> str:
+def render_text(text: str, variables: Mapping[str, Any], *, url: bool = False) -> str:
+    """The rendered text; with `url`, every value percent-encoded as one URL component."""
     if not is_template(text):
         return text
     try:
-        return compile_template(text).render(variables)
+        return compile_template(text, url).render(variables)
     except TemplateError:
         raise
     except jinja2.UndefinedError as exc:

@@ -164,6 +164,9 @@ class ActionKind(Generic[P]):
     `uses_secrets`: templates may read `secrets.NAME` (environment variables, redacted in logs,
     dry runs and dead letters). Only kinds that talk to third parties get this, so a secret
     cannot be written into a WhatsApp message.
+    `url_params`: parameters holding a URL the engine calls. Their scheme and host must be
+    written out; templates fill in the path and query only, every value percent-encoded so it
+    stays inside its segment (botengine/urls.py).
     `timeout`: seconds one attempt may take, unless the action says otherwise.
     `dry_result`: the result a dry run pretends the action returned, so later templates render.
     `needs`: what the event must carry for the action to work (`reply` needs a chat, `react` a
@@ -186,6 +189,7 @@ class ActionKind(Generic[P]):
     nested: str | None = None  # the parameter holding further actions (`later: {do: …}`)
     result_var: str | None = None
     uses_secrets: bool = False
+    url_params: tuple[str, ...] = ()
     timeout: float = 15.0
     static_check: StaticCheck[P] | None = None
     dry_result: Preview[P] | None = None

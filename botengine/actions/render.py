@@ -13,10 +13,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from botengine import secrets
+from botengine import secrets, urls
 from botengine.actions.base import ACTIONS, ActionSpec, Params
 from botengine.errors import PermanentError, TemplateError
-from botengine.templating import render
+from botengine.templating import is_template, render, render_text
 from botengine.types import JSONDict
 
 
@@ -56,9 +56,12 @@ def render_action(
                 raise PermanentError(f"{spec.kind}{_where(spec)}: {'; '.join(map(str, problems))}")
             given = secrets.lookup(names, env)
         variables = {**variables, "secrets": given}
-    if kind.nested and isinstance(raw, dict) and kind.nested in raw:
-        outer = {k: v for k, v in raw.items() if k != kind.nested}
-        rendered = {**_render(outer, variables, spec), kind.nested: raw[kind.nested]}
+    if isinstance(raw, dict) and (kind.nested in raw or any(k in raw for k in kind.url_params)):
+        outer = {k: v for k, v in raw.items() if k != kind.nested and k not in kind.url_params}
+        rendered = _render(outer, variables, spec)
+        rendered.update({k: _render_url(raw[k], variables, spec) for k in kind.url_params if k in raw})
+        if kind.nested in raw:
+            rendered[kind.nested] = raw[kind.nested]
     else:
         rendered = _render(raw, variables, spec)
     try:
@@ -77,6 +80,22 @@ def render_params(spec: ActionSpec, variables: Mapping[str, Any]) -> Params:
 
 def _where(spec: ActionSpec) -> str:
     return f" ({spec.location})" if spec.location else ""
+
+
+def _render_url(template: Any, variables: Mapping[str, Any], spec: ActionSpec) -> Any:
+    """A URL parameter: values percent-encoded, and still going where the rule says it goes."""
+    if not isinstance(template, str) or not is_template(template):
+        return template
+    try:
+        url = render_text(template, variables, url=True)
+    except TemplateError as exc:
+        raise PermanentError(f"{spec.kind}{_where(spec)}: {exc}") from exc
+    if not urls.same_origin(template, url):  # `check` refuses such templates; this is the backstop
+        raise PermanentError(
+            f"{spec.kind}{_where(spec)}: the URL's scheme and host must be written out in the rule; "
+            "values may fill in its path and query only"
+        )
+    return url
 
 
 def _render(value: Any, variables: Mapping[str, Any], spec: ActionSpec) -> Any:

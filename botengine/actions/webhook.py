@@ -6,6 +6,10 @@
         json: {from: "{{ sender.id }}", text: "{{ text }}"}
       as: ticket                      # later actions read {{ ticket.json.id }}
 
+The URL's scheme and host are written out in the rule; templates may fill in its path and query,
+and each value is percent-encoded there (`/`, `?`, `&`, `#`… included), so a message's text can
+neither leave its path segment nor point the call at another host (botengine/urls.py).
+
 Every call carries an `Idempotency-Key` header that is the same on every retry and replay of the
 same action, so a receiver that honours it never creates two tickets for one event. Network
 errors, timeouts, 5xx and 429 are retried; other 4xx are not (a retry cannot fix them).
@@ -31,7 +35,11 @@ _KEPT_BODY = 256 * 1024  # a larger answer is not read further (nor parsed): it 
 class WebhookParams(Params):
     model_config = ConfigDict(populate_by_name=True)
 
-    url: str = Field(pattern=r"^https?://", description="where to send it (http:// or https://)")
+    url: str = Field(
+        pattern=r"^https?://",
+        description="where to send it: scheme and host written out (https://crm.example.com/…); "
+        "{{ values }} in the path or query are percent-encoded, each kept to its segment",
+    )
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = Field("POST", description="the HTTP method")
     headers: dict[str, str] = Field(default_factory=dict, description="extra request headers")
     query: dict[str, str] = Field(default_factory=dict, description="query string parameters")
@@ -71,6 +79,10 @@ async def run_webhook(params: WebhookParams, ctx: ActionContext) -> JSONDict:
             await response.aclose()
     except httpx.TimeoutException as exc:
         raise RetryableError(f"{target} did not answer in time") from exc
+    except httpx.LocalProtocolError as exc:  # the request itself is malformed: no retry mends it
+        raise PermanentError(
+            f"{target}: a header holds a line break or another character HTTP does not allow"
+        ) from exc
     except httpx.TransportError as exc:
         raise RetryableError(f"cannot reach {target} ({type(exc).__name__}: {exc})") from exc
     result = _result_of(response, body)
@@ -130,6 +142,7 @@ WEBHOOK = ActionKind(
     shorthand="url",
     result_var="webhook",
     uses_secrets=True,
+    url_params=("url",),
     timeout=10.0,
     dry_result=dry_result_webhook,
 )

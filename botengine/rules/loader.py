@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from botengine import confined, secrets
+from botengine import confined, secrets, urls
 from botengine.actions import ACTIONS, ActionSpec
 from botengine.durations import parse_duration
 from botengine.errors import ExpressionError, FileRefusedError, TemplateError
@@ -36,10 +36,12 @@ from botengine.rules.triggers import TRIGGERS, Check, CompileContext, TriggerErr
 from botengine.rules.variables import FIELDS, VARIABLES
 from botengine.rules.yamlfile import Mark, MarkedDict, YamlSyntaxError, load_yaml, mark_of
 from botengine.templating import fields_used as _fields_used
+from botengine.templating import is_template
 from botengine.templating import names_used as _names_used
 from botengine.textlists import TextList, parse_list, read_list
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_URL_HINT = "keep the host in the rule; a token goes in headers: {Authorization: ...}"
 
 
 @dataclass(frozen=True)
@@ -551,6 +553,10 @@ class _FileLoader:
                 ok = False
             for message, hint in reachability.unknown_fields(fields_of(text), FIELDS, self.own_names):
                 self.problem(mark, f"{prefix}{name}: {message}", hint)
+                ok = False
+            in_url = len(loc) == 1 and loc[0] in ACTIONS[name].url_params and is_template(text)
+            if in_url and (problem := urls.template_problem(text)):
+                self.problem(mark, f"{prefix}{name}: {loc[0]}: {problem}", _URL_HINT)
                 ok = False
         return ok
 

@@ -71,6 +71,7 @@ class Call:
     headers: dict[str, str] = field(repr=False)
     at: float
     status: int
+    raw_path: str = ""  # the path as it was sent, percent-encoding kept (`path` is decoded)
 
 
 @dataclass
@@ -225,7 +226,10 @@ class FakeWawp:
         if response is None:
             response = answer(request, body)
         query, headers = dict(request.query_params), dict(request.headers)
-        self._record(Call(request.method, request.url.path, query, body, headers, at, response.status_code))
+        raw_path = request.scope.get("raw_path", b"").decode("latin-1")
+        self._record(
+            Call(request.method, request.url.path, query, body, headers, at, response.status_code, raw_path)
+        )
         if failure is not None and failure.mode == "timeout":
             await self._delay(30.0 if failure.delay is None else failure.delay)
         return response

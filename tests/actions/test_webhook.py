@@ -129,3 +129,58 @@ def test_a_huge_answer_is_cut_not_kept_whole(engine: EngineFactory, fake: FakeWa
         bot.post(make_event(text="hello"))
         [reply] = fake.wait_for(1, "/v2/send/text")
     assert reply.json["message"] == "200 True 2000"
+
+
+def test_a_value_in_the_url_stays_inside_its_segment(engine: EngineFactory, fake: FakeWawp) -> None:
+    rules = """
+    rules:
+      - name: hook
+        do: [{webhook: "WAWP/hooks/crm/{{ text }}/notes?from={{ sender.id }}&q={{ text }}"}]
+    """.replace("WAWP", fake.url)
+    hostile = "crm/../../admin?x=1&y=2#frag"
+    with engine(rules) as bot:
+        bot.post(make_event(text=hostile, sender="15550001111@c.us"))
+        [call] = fake.wait_for(1, "/hooks/")
+        bot.post(make_event(text=".."))
+        [_, dots] = fake.wait_for(2, "/hooks/")
+    assert call.raw_path == "/hooks/crm/crm%2F..%2F..%2Fadmin%3Fx%3D1%26y%3D2%23frag/notes"
+    assert call.query == {"from": "15550001111@c.us", "q": hostile}  # one value, as sent
+    assert dots.raw_path == "/hooks/crm/%2E%2E/notes"
+    assert [c.path for c in fake.calls if "admin" in c.path and not c.path.startswith("/hooks/crm/")] == []
+
+
+def test_check_refuses_a_url_whose_host_comes_from_a_template(tmp_path: Path) -> None:
+    write_rules(
+        tmp_path,
+        """
+        rules:
+          - name: anywhere
+            do:
+              - webhook: "https://{{ text }}/hook"
+              - webhook: "{{ secrets.CRM_URL }}"
+              - webhook: "https://crm.example.com{{ text }}"
+              - webhook: "https://crm.example.com/{% if text %}x{% endif %}"
+              - webhook: "https://crm.example.com:8443/c/{{ sender.number }}?q={{ text }}"
+        """,
+    )
+    messages = [str(p) for p in load([tmp_path], {"BOTENGINE_RULE_SECRETS": "CRM_URL"}).errors]
+    assert len(messages) == 4, messages
+    assert sum("the scheme and host must be written out" in m for m in messages) == 3
+    assert ":5:" in messages[0] and ":6:" in messages[1] and ":7:" in messages[2]
+    assert "no {% blocks %}" in messages[3]
+
+
+def test_a_line_break_in_a_header_is_refused_not_sent_nor_retried(
+    engine: EngineFactory, fake: FakeWawp
+) -> None:
+    rules = """
+    rules:
+      - name: hook
+        do: [{webhook: {url: "WAWP/hooks/crm", headers: {X-Customer: "{{ text }}"}}}]
+    """.replace("WAWP", fake.url)
+    with engine(rules, retries=3) as bot:
+        bot.post(make_event(text="Alice\r\nX-Admin: yes"))
+        [(_, letter)] = bot.wait_until(bot.dead_letters, what="a dead letter")
+    assert "a header holds a line break" in letter["errors"][-1]["error"]
+    assert len(letter["errors"]) == 1  # refused at once, not retried
+    assert fake.calls_to("/hooks/") == []
