@@ -9,6 +9,7 @@
     ├── FileRefusedError       a file the rules name is outside their folder, or not a plain file
     ├── TemplateError          a template failed to render at run time
     ├── ExpressionError        an expression failed to evaluate at run time
+    ├── BudgetExceededError    a template, expression or regex needed more work than allowed
     └── ActionError            an action failed
         ├── RetryableError     worth trying again later (network, 5xx, 429, upstream error)
         └── PermanentError     a retry cannot fix it (4xx, refused by a precondition)
@@ -58,6 +59,14 @@ class TemplateError(BotengineError):
 
 class ExpressionError(BotengineError):
     """An expression could not be evaluated."""
+
+
+class BudgetExceededError(BotengineError):
+    """A template, expression or regex needed more work than its budget (botengine.budget).
+
+    Not an ExpressionError or TemplateError on purpose: those fail one rule for one event, this
+    one stops the event, which goes to the dead-letter queue with the reason.
+    """
 
 
 class ActionError(BotengineError):

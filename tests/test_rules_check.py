@@ -161,11 +161,29 @@ def test_regex_groups_are_known_variables(tmp_path: Path) -> None:
     assert problems(tmp_path, rule(body)) == []
 
 
-def test_backtracking_regex_is_a_warning_not_an_error(tmp_path: Path) -> None:
-    body = "if:\n  text: '(a)\\1'\ndo: [{reply: hi}]\n"
-    found = problems(tmp_path, rule(body), warnings=True)
+def test_a_regex_the_safe_engine_cannot_run_is_refused_with_a_hint(tmp_path: Path) -> None:
+    body = "if:\n  text: '^(a+)+(?=b)'\ndo: [{reply: hi}]\n"
+    found = problems(tmp_path, rule(body))
     assert len(found) == 1
-    assert found[0].startswith("r.yaml:4:13: warning: rule 'greet': text: regex /(a)\\1/ uses features")
+    assert found[0].startswith(
+        "r.yaml:4:13: rule 'greet': text: the regex uses a lookahead (?=…), which the safe regex "
+        "engine cannot run"
+    )
+    assert "backtracking: true" in found[0]  # the hint names the way to opt in
+
+
+def test_backtracking_opt_in_loads_without_a_warning(tmp_path: Path) -> None:
+    body = "if:\n  text: {pattern: '(a)\\1', backtracking: true}\ndo: [{reply: hi}]\n"
+    assert problems(tmp_path, rule(body), warnings=True) == []
+
+
+def test_backtracking_opt_in_that_is_not_needed_is_a_warning(tmp_path: Path) -> None:
+    body = "if:\n  text: {pattern: 'order \\d+', backtracking: true}\ndo: [{reply: hi}]\n"
+    found = problems(tmp_path, rule(body), warnings=True)
+    assert found == [
+        "r.yaml:4:13: warning: rule 'greet': text: backtracking: true is not needed: the safe engine "
+        "runs this regex (remove backtracking: true)"
+    ]
 
 
 def test_a_set_with_any_error_does_not_load(tmp_path: Path) -> None:

@@ -25,8 +25,9 @@ from botengine.expressions import Expression, compile_expression
 from botengine.jid import JID_KINDS, JidKind
 from botengine.rules.dates import DateError, DateSpan, parse_span
 from botengine.rules.globs import glob_matcher
-from botengine.rules.regex import CompiledRegex, compile_regex
+from botengine.rules.regex import CompiledRegex, RegexError, compile_regex
 from botengine.rules.state_reads import StateReadError, expression_reads
+from botengine.rules.words import WordMatcher, fold
 from botengine.state import Scope, get_var, read_vars
 from botengine.storage import Storage
 from botengine.textlists import TextList
@@ -148,6 +149,11 @@ class TextPattern(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     pattern: str = Field(description="regular expression searched in the text")
     case_sensitive: bool = False
+    backtracking: bool = Field(
+        False,
+        description="allow lookaround and backreferences: a slower engine, which gives up after 0.1 s "
+        "(the message then goes to the dead-letter queue)",
+    )
 
 
 DateEntry = str | date | InList
@@ -185,7 +191,7 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _fold(text: str) -> str:
-    return text.casefold().strip()
+    return fold(text).strip()
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -387,18 +393,24 @@ def not_from_me(m: MatchContext) -> str | None:
     needs="text",
 )
 def _text(value: Any, ctx: CompileContext) -> Check:
-    source, case_sensitive = (
-        (value, False) if isinstance(value, str) else (value.pattern, value.case_sensitive)
-    )
+    pattern = value if isinstance(value, TextPattern) else TextPattern(pattern=value)
+    source = pattern.pattern
     try:
-        regex = compile_regex(source, case_sensitive=case_sensitive)
-    except re.error as exc:
-        raise TriggerError(
-            f"the regex does not compile: {exc}", "check brackets and escape special characters with \\"
-        ) from exc
+        regex = compile_regex(
+            source, case_sensitive=pattern.case_sensitive, backtracking=pattern.backtracking
+        )
+    except RegexError as exc:
+        raise TriggerError(exc.message, exc.hint) from exc
     if regex.warning:
+        hint = "write [\\pL\\pN_] for a letter or digit in any language, \\p{Nd} for a digit"
+        ctx.warnings.append(TriggerError(regex.warning, hint, warning=True))
+    if pattern.backtracking and regex.engine == "re2":
         ctx.warnings.append(
-            TriggerError(regex.warning, "rewrite it without backreferences or lookaround", warning=True)
+            TriggerError(
+                "backtracking: true is not needed: the safe engine runs this regex",
+                "remove backtracking: true",
+                warning=True,
+            )
         )
     label = f"/{_short(source)}/"
 
@@ -430,18 +442,35 @@ def _keywords(value: Any, ctx: CompileContext) -> tuple[list[str], str]:
 @_register(
     "contains",
     KeywordMatch,
-    "the text contains a word (any of a list), any case",
+    "the text contains one of these words, as a whole word, any case (cost: not costume)",
     "contains: [price, cost]",
     needs="text",
 )
 def _contains(value: Any, ctx: CompileContext) -> Check:
     words, label = _keywords(value, ctx)
+    matcher = WordMatcher(words)
 
     def check(m: MatchContext) -> str | None:
-        text = m.view.text.casefold()
-        return None if any(w in text for w in words) else f"text does not contain {label}"
+        return None if matcher.search(fold(m.view.text)) else f"text does not contain {label}"
 
     return Check("contains", check)
+
+
+@_register(
+    "contains_anywhere",
+    KeywordMatch,
+    "the text contains this text anywhere, even inside a word, any case (cost: costume too)",
+    "contains_anywhere: [http://, www.]",
+    needs="text",
+)
+def _contains_anywhere(value: Any, ctx: CompileContext) -> Check:
+    words, label = _keywords(value, ctx)
+
+    def check(m: MatchContext) -> str | None:
+        text = fold(m.view.text)
+        return None if any(w in text for w in words) else f"text does not contain {label}"
+
+    return Check("contains_anywhere", check)
 
 
 @_register(

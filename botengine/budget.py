@@ -1,0 +1,205 @@
+"""Limits on the work a template, an expression or a regex may do for one event.
+
+Rules are written by people, not developers, and they run on the event loop: a template with
+nested loops or `{{ 10**(10**7) }}` must fail fast with a plain message instead of freezing the
+engine. Two kinds of limit:
+
+- sizes, checked *before* the work is done (so the answer never depends on the machine):
+  integer powers and products, repeated text or lists, format widths, loop steps;
+- time, a backstop: CPU seconds of the thread doing the work, checked every few loop steps.
+
+    with budget.limit("the template", budget.TEMPLATE_SECONDS):
+        ...                          # budget.tick() in loops; budget.multiply(a, b) and friends
+
+Exceeding a limit raises BudgetExceededError (botengine.errors) saying which limit, in plain
+words; the worker then dead-letters the event with that reason.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from botengine.errors import BudgetExceededError
+
+MAX_TEXT = 1_000_000  # characters of one string built by a template or an expression (and of a rendering)
+MAX_ITEMS = 100_000  # items of one list built by * or +
+MAX_DIGITS = 4_300  # digits of an integer result (Python refuses to print longer ones anyway)
+MAX_LOOP_STEPS = 100_000  # loop steps of one template rendering or expression, nested loops included
+MAX_ROUND_DIGITS = 100  # round(x, n): |n|
+TEMPLATE_SECONDS = 0.25  # CPU time to render one action's templates
+EXPRESSION_SECONDS = 0.25  # CPU time to evaluate one `expr:`
+EVENT_SECONDS = 1.0  # time for all the triggers of all the rules one event meets
+REGEX_SECONDS = 0.1  # one search by a `backtracking: true` regex
+
+_TIME_EVERY = 64  # loop steps between two looks at the clock (it costs ~1 µs)
+_BITS_PER_DIGIT = math.log2(10)
+
+
+@dataclass
+class Budget:
+    """The work one rendering or evaluation has done so far."""
+
+    what: str  # "the template", "the expression": how messages name it
+    seconds: float
+    started: float = field(default_factory=time.thread_time)
+    steps: int = 0
+
+    def tick(self, steps: int = 1) -> None:
+        """Count loop steps; look at the clock now and then."""
+        self.steps += steps
+        if self.steps > MAX_LOOP_STEPS:
+            raise BudgetExceededError(
+                f"{self.what} ran more than {MAX_LOOP_STEPS:,} loop steps (nested loops multiply)"
+            )
+        if self.steps % _TIME_EVERY == 0:
+            self.check_time()
+
+    def check_time(self) -> None:
+        if time.thread_time() - self.started > self.seconds:
+            raise BudgetExceededError(f"{self.what} took more than {self.seconds:g} s of work")
+
+
+_current: ContextVar[Budget | None] = ContextVar("botengine_budget", default=None)
+
+
+@contextmanager
+def limit(what: str, seconds: float) -> Iterator[Budget]:
+    """A budget for the work inside the block; a block inside another shares the outer one."""
+    outer = _current.get()
+    if outer is not None:
+        yield outer
+        return
+    budget = Budget(what, seconds)
+    token = _current.set(budget)
+    try:
+        yield budget
+    finally:
+        _current.reset(token)
+
+
+def tick(steps: int = 1) -> None:
+    """A loop step of the current budget (none outside `limit`: loading rules, say)."""
+    budget = _current.get()
+    if budget is not None:
+        budget.tick(steps)
+
+
+# --- operations whose result size is known before they run --------------------------------------
+
+
+def power(base: Any, exponent: Any) -> Any:
+    """`base ** exponent`, refused when the integer result would have too many digits."""
+    if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1:
+        digits = exponent * math.log10(abs(base))
+        if digits > MAX_DIGITS:
+            raise BudgetExceededError(
+                f"{_short(base)} ** {_short(exponent)} would have about {_count(digits)} digits "
+                f"(the limit is {MAX_DIGITS:,})"
+            )
+    return base**exponent
+
+
+def multiply(left: Any, right: Any) -> Any:
+    """`left * right`, refused when the text, list or integer would be too big."""
+    for seq, times in ((left, right), (right, left)):
+        if isinstance(seq, str | list | tuple) and isinstance(times, int):
+            check_size(seq, len(seq) * times, "repeating")
+    if isinstance(left, int) and isinstance(right, int):
+        bits = left.bit_length() + right.bit_length()
+        if bits > MAX_DIGITS * _BITS_PER_DIGIT:
+            raise BudgetExceededError(
+                f"a product with about {_count(bits / _BITS_PER_DIGIT)} digits (the limit is {MAX_DIGITS:,})"
+            )
+    return left * right
+
+
+def add(left: Any, right: Any) -> Any:
+    """`left + right`, refused when joined text or lists would be too long."""
+    if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
+        check_size(left, len(left) + len(right), "joining")
+    return left + right
+
+
+def modulo(left: Any, right: Any) -> Any:
+    """`left % right`; for text, printf-style formatting whose widths are checked first."""
+    if isinstance(left, str):
+        check_printf(left, right)
+    return left % right
+
+
+def check_size(kind: Any, size: int, doing: str) -> None:
+    """Refuse a string of more than MAX_TEXT characters or a list of more than MAX_ITEMS items."""
+    if isinstance(kind, str):
+        if size > MAX_TEXT:
+            raise BudgetExceededError(
+                f"{doing} text would make {_count(size)} characters (the limit is {MAX_TEXT:,})"
+            )
+    elif size > MAX_ITEMS:
+        raise BudgetExceededError(f"{doing} would make {_count(size)} items (the limit is {MAX_ITEMS:,})")
+
+
+def check_width(width: Any, what: str = "a width") -> None:
+    """A width, precision or count argument that sizes text (format specs, center, indent…)."""
+    if isinstance(width, int | float) and abs(width) > MAX_TEXT:
+        raise BudgetExceededError(f"{what} of {_count(width)} (the limit is {MAX_TEXT:,})")
+
+
+_SPEC_NUMBERS = re.compile(r"\d+")
+_PRINTF = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
+def check_format_spec(spec: str) -> None:
+    """A str.format / f-string spec such as `>100000000` or `.9999999f`."""
+    for number in _SPEC_NUMBERS.findall(spec):
+        check_width(int(number) if len(number) < 20 else MAX_TEXT + 1, "a format width")
+
+
+def check_format_string(template: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
+    """Every spec of a `"…".format(…)` call; specs taken from the arguments (`{:{w}}`) too."""
+    import string
+
+    try:
+        fields = list(string.Formatter().parse(template))
+    except ValueError:
+        return  # a malformed format string fails on its own when called
+    for _text, _name, spec, _conversion in fields:
+        if spec:
+            check_format_spec(spec)
+            if "{" in spec:  # a nested field: its value comes from the arguments
+                for value in (*args, *kwargs.values()):
+                    check_width(value, "a format width")
+
+
+def check_printf(template: str, args: Any) -> None:
+    """Widths and precisions of `"%10s" % x`, including `*` ones taken from the arguments."""
+    values = args if isinstance(args, tuple) else (args,)
+    for width, precision in _PRINTF.findall(template):
+        for number in (width, precision):
+            if number == "*":
+                for value in values:
+                    check_width(value, "a format width")
+            elif number:
+                check_width(int(number) if len(number) < 20 else MAX_TEXT + 1, "a format width")
+
+
+def round_digits(ndigits: Any) -> None:
+    if isinstance(ndigits, int) and abs(ndigits) > MAX_ROUND_DIGITS:
+        raise BudgetExceededError(f"rounding to {_count(ndigits)} digits (the limit is {MAX_ROUND_DIGITS})")
+
+
+def _count(number: float) -> str:
+    """A number for a message: 10,000,000, or about 1e+300 when it is huge."""
+    if isinstance(number, int) and number.bit_length() > 49:
+        return f"about 10^{int(number.bit_length() / _BITS_PER_DIGIT)}"
+    return f"{number:,.0f}" if abs(number) < 1e15 else f"about {number:.0e}"
+
+
+def _short(number: int) -> str:
+    return str(number) if number.bit_length() < 64 else f"a number of {_count(number)}"
