@@ -132,6 +132,7 @@ def build_app(
         wake_scheduler=scheduler.wake,
         client_address=auth.client_address,
         over_tls=auth.over_tls,
+        webhook_path=settings.webhook_path,
     )
     receiver = Receiver(storage, auth, metrics, max_body=settings.max_body)
     worker = Worker(storage, processor or rule_processor, metrics, concurrency=settings.concurrency)
@@ -219,6 +220,7 @@ def build_app(
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             Route("/-/reload", reload_rules, methods=["POST"]),
+            Route("/", dashboard.home),
             dashboard.mount(),
         ],
         lifespan=lifespan,

@@ -52,13 +52,20 @@ def _bool(text: str) -> bool:
     raise ValueError(f"{text!r} is not a yes/no value (use true or false)")
 
 
-def _choice(*choices: str) -> Callable[[str], str]:
-    def parse(text: str) -> str:
-        if text not in choices:
-            raise ValueError(f"{text!r} is not one of {', '.join(choices)}")
+@dataclass(frozen=True)
+class _Choice:
+    """A parser that accepts one of a few words, and can say which (for --help and the README)."""
+
+    choices: tuple[str, ...]
+
+    def __call__(self, text: str) -> str:
+        if text not in self.choices:
+            raise ValueError(f"{text!r} is not one of {', '.join(self.choices)}")
         return text
 
-    return parse
+
+def _choice(*choices: str) -> _Choice:
+    return _Choice(choices)
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,18 @@ class Option:
     help: str
     flag: str | None = None
     is_switch: bool = False
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """The values allowed, when there are only a few (listed in --help and the README)."""
+        return self.parse.choices if isinstance(self.parse, _Choice) else ()
+
+    @property
+    def described(self) -> str:
+        """The help text, with the values allowed when there are only a few."""
+        if not self.choices:
+            return self.help
+        return f"{self.help} (one of: {', '.join(self.choices)})"
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -416,7 +435,7 @@ def reference_table() -> str:
     for option in OPTIONS:
         flag = f"`{option.flag}`" if option.flag else "(environment only)"
         default = f"`{option.default}`" if option.default else ""
-        lines.append(f"| {flag} | `{option.env}` | {default} | {option.help} |")
+        lines.append(f"| {flag} | `{option.env}` | {default} | {option.described} |")
     return "\n".join(lines)
 
 

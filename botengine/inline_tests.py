@@ -96,9 +96,10 @@ def _same(expected: Any, actual: Any) -> bool:
     return bool(expected == actual)
 
 
-async def run_test(rules: RuleSet, test: InlineTest) -> TestOutcome:
+async def run_test(rules: RuleSet, test: InlineTest, *, now: datetime | None = None) -> TestOutcome:
+    """One test; `now` is the clock for a test that gives no `now:` of its own (default: the real one)."""
     try:
-        planned = await planned_actions(rules, event_of(test), test.now, dict(test.state))
+        planned = await planned_actions(rules, event_of(test), test.now or now, dict(test.state))
     except BotengineError as exc:
         return TestOutcome(test.name, test.location, False, str(exc))
     got = [(kind, params) for _, kind, params in planned]
@@ -113,8 +114,10 @@ async def run_test(rules: RuleSet, test: InlineTest) -> TestOutcome:
     return TestOutcome(test.name, test.location, False, f"expected {expected}\n        got {actual}")
 
 
-async def run_tests(rules: RuleSet, tests: Sequence[InlineTest] | None = None) -> list[TestOutcome]:
-    return [await run_test(rules, test) for test in (rules.tests if tests is None else tests)]
+async def run_tests(
+    rules: RuleSet, tests: Sequence[InlineTest] | None = None, *, now: datetime | None = None
+) -> list[TestOutcome]:
+    return [await run_test(rules, test, now=now) for test in (rules.tests if tests is None else tests)]
 
 
 __all__ = ["TestOutcome", "event_of", "planned_actions", "run_test", "run_tests"]

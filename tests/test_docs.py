@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -75,3 +76,26 @@ async def test_the_readme_tutorial_works_as_written(tmp_path: Path) -> None:
     [problem] = load([rules_dir]).errors
     shown = str(problem).replace(str(tmp_path) + "/", "")
     assert f"`{shown}`" in " ".join(section.split()), "the README quotes a different message"
+
+
+# A weekday in office hours, a weekday night, a Saturday, a Sunday night (London): the starter
+# rules answer differently at night and at weekends (their VIP rule), the tutorial must not.
+TIMES = ["2025-11-25T10:00:00Z", "2025-11-25T22:30:00Z", "2025-11-29T12:00:00Z", "2025-11-30T03:00:00Z"]
+
+
+@pytest.mark.parametrize("now", TIMES)
+def test_the_tutorial_passes_beside_the_starter_rules_at_any_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], now: str
+) -> None:
+    from botengine.cli import main
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Your first rule in five minutes")[1].split("\n## ")[0]
+    rule, test = (textwrap.dedent(b) for b in re.findall(r"```yaml\n(.*?)```", section, re.S))
+    shutil.copytree(REPO / "rules", tmp_path / "rules")  # as a newcomer has it: beside the starter rules
+    shutil.copytree(REPO / "examples" / "events", tmp_path / "examples" / "events")
+    (tmp_path / "rules" / "prices.yaml").write_text(rule + test)
+    status = main(["test", str(tmp_path / "rules"), "--now", now])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert out.endswith(" passed, 0 failed\n") and "answers a price question" in out

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -92,3 +94,51 @@ async def test_auto_reply_closed_note_once_per_conversation() -> None:
         evaluation = await rules.evaluate(view(make_event(text=text)), storage, now=saturday)
         fired.append([run.rule for run in evaluation.matches])
     assert fired == [["out-of-hours", "greeting"], []]
+
+
+def _readme_commands() -> list[tuple[str, str]]:
+    """(README, command line) for every line of a ```sh block in the examples' READMEs."""
+    found = []
+    for readme in sorted((REPO / "examples").glob("**/README.md")):
+        for block in re.findall(r"```sh\n(.*?)```", readme.read_text(encoding="utf-8"), re.S):
+            for line in block.splitlines():
+                command = line.split("  #")[0].strip()
+                if command:
+                    found.append((str(readme.relative_to(REPO)), command))
+    return found
+
+
+COMMANDS = _readme_commands()
+
+
+def test_the_readmes_call_the_installed_command_and_serve_in_dry_run() -> None:
+    assert len(COMMANDS) >= 15
+    for readme, command in COMMANDS:
+        words = shlex.split(command)
+        program = next(w for w in words if "=" not in w)
+        assert program == ".venv/bin/botengine", f"{readme}: {command}"
+        if "serve" in words:
+            assert "--dry-run" in words, f"{readme}: {command} would send for real"
+
+
+@pytest.mark.parametrize(("readme", "command"), [c for c in COMMANDS if " serve " not in c[1]])
+def test_each_readme_command_works_as_written(
+    readme: str, command: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from botengine.cli import main
+
+    monkeypatch.chdir(REPO)  # "from the top folder of your checkout"
+    words = shlex.split(command)
+    while "=" in words[0]:
+        name, value = words.pop(0).split("=", 1)
+        monkeypatch.setenv(name, value)
+    assert main(words[1:]) == 0, capsys.readouterr()
+
+
+def test_the_serve_command_of_the_examples_readme_starts(tmp_path: Path) -> None:
+    [serve] = [c for _, c in COMMANDS if " serve " in c]
+    args = shlex.split(serve)[2:]
+    from botengine.cli import build_parser
+
+    parsed = build_parser().parse_args(["serve", *args])
+    assert parsed.dry_run is True and (REPO / parsed.rules).is_dir()

@@ -57,7 +57,7 @@ def test_accepted_event_is_processed(url: str, recorder: Recorder) -> None:
     assert response.json() == {"status": "accepted"}
     recorder.wait_for(1)
     assert recorder.events[0].event_id == event["id"]
-    assert recorder.events[0].chat == "447441429009@c.us"
+    assert recorder.events[0].chat == event["payload"]["from"]
 
 
 def test_duplicate_is_200_and_processed_once(url: str, recorder: Recorder) -> None:

@@ -18,7 +18,46 @@ GROUP = str(SAMPLES / "message-text-group.json")
 
 def test_shipped_rules_check_clean(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(REPO / "rules")]) == 0
-    assert capsys.readouterr().out == ""
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("ok: 3 rules, 9 tests in 1 files\n", "")  # ok: on stdout
+
+
+def test_every_rules_command_takes_rules_both_ways(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = str(REPO / "rules")
+    monkeypatch.chdir(tmp_path)  # no rules/ here: a command that ignored what it was given would fail
+    monkeypatch.delenv("BOTENGINE_RULES", raising=False)
+    for command in (["check"], ["test", "--now", "2025-11-25T10:00:00Z"]):
+        for given in ([rules], ["--rules", rules]):
+            assert main([*command, *given]) == 0, (command, given, capsys.readouterr())
+    capsys.readouterr()
+    outputs = []
+    for given in (["--rules", rules, PRIVATE], [rules, PRIVATE], [PRIVATE, rules]):
+        assert main(["dry-run", *given]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert len(set(outputs)) == 1 and "Hello Alice!" in outputs[0]
+
+
+def test_dry_run_needs_an_event_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["dry-run", str(REPO / "rules")]) == 2
+    assert "name at least one event file" in capsys.readouterr().err
+
+
+def test_test_now_sets_the_clock_of_tests_without_their_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "r.yaml").write_text(
+        "rules:\n  - name: late\n    if: {outside_hours: {days: mon-fri, from: '09:00', to: '18:00'}}\n"
+        "    do: [{reply: closed}]\ntests:\n  - name: at night\n    event: {text: x}\n"
+        "    expect: [{reply: closed}]\n"
+    )
+    assert main(["test", str(tmp_path), "--now", "2025-11-25T23:00:00Z"]) == 0
+    assert main(["test", str(tmp_path), "--now", "2025-11-25T12:00:00+00:00"]) == 1
+    assert "1 passed, 0 failed" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["test", str(tmp_path), "--now", "tomorrow"])
+    assert "not a date and time: 'tomorrow'" in capsys.readouterr().err
 
 
 def test_shipped_rules_pass_their_inline_tests(capsys: pytest.CaptureFixture[str]) -> None:

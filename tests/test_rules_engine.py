@@ -78,7 +78,8 @@ async def test_event_text_is_only_data_in_templates(tmp_path: Path, storage: Sto
 
 async def test_variables_are_plain_data(tmp_path: Path, storage: Storage) -> None:
     rules = ruleset(tmp_path, RULES)
-    run = (await rules.evaluate(view(make_event(text="hi", name="Alice")), storage, dry_run=True)).matches[0]
+    alice = make_event(text="hi", name="Alice", sender="447441429009@c.us")
+    run = (await rules.evaluate(view(alice), storage, dry_run=True)).matches[0]
     allowed = (str, int, float, bool, type(None), dict, list)
 
     def plain(value: object) -> bool:

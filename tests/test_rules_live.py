@@ -21,7 +21,7 @@ async def test_reload_under_load(tmp_path: Path) -> None:
     (tmp_path / "r.yaml").write_text(ONE)
     live = LiveRules.open(tmp_path)
     await live.start()
-    event = view(make_event(text="x"))
+    event = view(make_event(text="x", sender="447441429009@c.us"))  # on the vip list written below
     seen: set[tuple[str, ...]] = set()
     stop = asyncio.Event()
 

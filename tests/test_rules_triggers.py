@@ -333,7 +333,7 @@ async def test_state(tmp_path: Path) -> None:
 async def test_expr(tmp_path: Path) -> None:
     await check(
         tmp_path,
-        "expr: len(text) < 10 and sender.number == '447441429009'",
+        "expr: len(text) < 10 and sender.number == '12025550100'",
         view(make_event(text="short")),
         view(make_event(text="a much longer message")),
         "is false",

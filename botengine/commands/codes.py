@@ -21,7 +21,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def cmd_codes(args: argparse.Namespace) -> int:
-    storage = open_storage(Settings.load({"data_dir": args.data_dir}))
+    storage = open_storage(Settings.load({"data_dir": args.data_dir}), existing=True)
 
     async def main() -> int:
         try:

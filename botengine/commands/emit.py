@@ -21,7 +21,8 @@ from typing import Any
 import httpx
 
 from botengine.auth import sign
-from botengine.sample_events import load_event, make_event, new_event_id
+from botengine.errors import BotengineError
+from botengine.sample_events import DEFAULT_SENDER, load_event, make_event, new_event_id
 
 EXPLAIN = {
     200: "accepted",
@@ -38,12 +39,21 @@ EXPLAIN = {
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     emit = sub.add_parser("emit", help="post a test event to a running engine")
     emit.add_argument(
-        "--url", help="webhook URL (default: http://127.0.0.1:$BOTENGINE_PORT/webhook/whatsapp)"
+        "--url",
+        help="the engine's webhook URL, or just its address (http://host:port: the webhook path is added)",
+    )
+    emit.add_argument(
+        "--port", type=int, help="the engine's port on this machine (default: $BOTENGINE_PORT or 8080)"
     )
     emit.add_argument("--file", help="post this event file (given a fresh id unless --keep-id)")
     emit.add_argument("--keep-id", action="store_true", help="keep the file's event id (test dedupe)")
     emit.add_argument("--event", default="message", help="event type (default message)")
-    emit.add_argument("--from", dest="sender", default="447441429009@c.us", help="sender JID")
+    emit.add_argument(
+        "--from",
+        dest="sender",
+        default=DEFAULT_SENDER,
+        help=f"sender JID (default {DEFAULT_SENDER}, on no list)",
+    )
     emit.add_argument("--chat", help="chat JID (default: the sender; a …@g.us JID for a group)")
     emit.add_argument("--text", help="message text")
     emit.add_argument("--name", help="sender display name")
@@ -91,10 +101,15 @@ def _first(value: str | None) -> str | None:
     return value.split(",")[0].strip() or None
 
 
-def default_url() -> str:
-    port = os.environ.get("BOTENGINE_PORT", "8080")
+def webhook_url(url: str | None = None, port: int | None = None) -> str:
+    """Where to post: `url` (its webhook path added when it names only the address), else this
+    machine's engine on `port`; the engine's own variables fill in what is not given."""
     path = os.environ.get("BOTENGINE_WEBHOOK_PATH", "/webhook/whatsapp")
-    return f"http://127.0.0.1:{port}{path}"
+    if url:
+        if httpx.URL(url).path in ("", "/"):
+            return url.rstrip("/") + path
+        return url
+    return f"http://127.0.0.1:{port or os.environ.get('BOTENGINE_PORT', '8080')}{path}"
 
 
 def run_emit(args: argparse.Namespace) -> int:
@@ -110,7 +125,9 @@ def run_emit(args: argparse.Namespace) -> int:
     if key:
         headers["x-webhook-hmac"] = sign(body, key)
         headers["x-webhook-hmac-algorithm"] = "sha512"
-    url = args.url or default_url()
+    if args.url and args.port:
+        raise BotengineError("give --url or --port, not both")
+    url = webhook_url(args.url, args.port)
     try:
         response = httpx.post(url, content=body, headers=headers, params=params, timeout=10)
     except httpx.HTTPError as exc:

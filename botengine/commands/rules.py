@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,27 +24,57 @@ from botengine.rules.engine import RuleSet
 from botengine.rules.loader import load
 from botengine.rules.model import rules_schema
 
+RULES_HELP = "rules directories or files (default: $BOTENGINE_RULES or rules)"
+
+
+def add_rules_arguments(parser: argparse.ArgumentParser, *, positional: bool = True) -> None:
+    """Rules given the same way to every command: as arguments, or with --rules (repeatable)."""
+    if positional:
+        parser.add_argument("paths", nargs="*", default=[], metavar="RULES", help=RULES_HELP)
+    parser.add_argument("--rules", action="append", default=[], metavar="DIR", help=RULES_HELP)
+
+
+def rules_paths(args: argparse.Namespace) -> list[str]:
+    """What the command was given, by either form; the engine's default otherwise."""
+    given = [*getattr(args, "paths", []), *args.rules]
+    return given or [os.environ.get("BOTENGINE_RULES") or "rules"]
+
+
+def _parse_now(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"not a date and time: {text!r} (e.g. 2025-11-29T21:00:00Z)"
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = sub.add_parser("check", help="validate rules files; each problem as path:line:col")
-    check.add_argument(
-        "paths", nargs="*", default=["rules"], help="rules directories or files (default: rules)"
-    )
+    add_rules_arguments(check)
     check.set_defaults(run=cmd_check)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of a rules file (for editors)")
     schema.set_defaults(run=cmd_schema)
 
     dry = sub.add_parser("dry-run", help="what the rules would do with events, without doing it")
-    dry.add_argument("events", nargs="+", help="event JSON files, or - for standard input")
-    dry.add_argument("--rules", default="rules", help="rules directory (default: rules)")
+    dry.add_argument(
+        "events",
+        nargs="+",
+        help="event JSON files, or - for standard input (a rules directory or .yaml file given here "
+        "counts as --rules)",
+    )
+    add_rules_arguments(dry, positional=False)
     dry.add_argument("--json", action="store_true", help="one JSON object per planned action")
     dry.add_argument("--explain", action="store_true", help="say why each other candidate rule did not match")
+    dry.add_argument("--now", type=_parse_now, help="evaluate as if it were this time (ISO 8601)")
     dry.set_defaults(run=cmd_dry_run)
 
     test = sub.add_parser("test", help="run the tests: written in rules files")
+    add_rules_arguments(test)
     test.add_argument(
-        "paths", nargs="*", default=["rules"], help="rules directories or files (default: rules)"
+        "--now", type=_parse_now, help="run the tests that give no `now:` as if it were this time (ISO 8601)"
     )
     test.set_defaults(run=cmd_test)
 
@@ -51,7 +83,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    loaded = load(args.paths)
+    loaded = load(rules_paths(args))
     for problem in loaded.problems:
         print(problem)
     errors, warnings = len(loaded.errors), len(loaded.warnings)
@@ -59,7 +91,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if errors:
         print(f"{errors} problem(s), {warnings} warning(s) ({summary})", file=sys.stderr)
         return 1
-    print(f"ok: {summary}" + (f", {warnings} warning(s)" if warnings else ""), file=sys.stderr)
+    print(f"ok: {summary}" + (f", {warnings} warning(s)" if warnings else ""))
     return 0
 
 
@@ -103,16 +135,29 @@ def _is_one_json(text: str) -> bool:
     return True
 
 
+def _is_rules(source: str) -> bool:
+    path = Path(source)
+    return path.is_dir() or path.suffix in (".yaml", ".yml")
+
+
 def cmd_dry_run(args: argparse.Namespace) -> int:
-    rules = RuleSet.load([args.rules])
-    return asyncio.run(_dry_run(rules, _read_events(args.events), as_json=args.json, explain=args.explain))
+    args.paths = [s for s in args.events if _is_rules(s)]
+    events = [s for s in args.events if not _is_rules(s)]
+    if not events:
+        raise BotengineError("name at least one event file (or - for standard input)")
+    rules = RuleSet.load(rules_paths(args))
+    return asyncio.run(
+        _dry_run(rules, _read_events(events), as_json=args.json, explain=args.explain, now=args.now)
+    )
 
 
-async def _dry_run(rules: RuleSet, events: list[tuple[str, bytes]], *, as_json: bool, explain: bool) -> int:
+async def _dry_run(
+    rules: RuleSet, events: list[tuple[str, bytes]], *, as_json: bool, explain: bool, now: datetime | None
+) -> int:
     status = 0
     for where, body in events:
         try:
-            processed = await dry_run_event(rules, body)
+            processed = await dry_run_event(rules, body, now=now)
         except BotengineError as exc:
             print(f"{where}: {exc}", file=sys.stderr)
             status = 1
@@ -161,14 +206,14 @@ def _print_planned(event_id: str, outcome: ActionOutcome, as_json: bool) -> None
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    loaded = load(args.paths)
+    loaded = load(rules_paths(args))
     if loaded.errors:
         for problem in loaded.problems:
             print(problem)
         print("the rules do not load: fix them first (botengine check)", file=sys.stderr)
         return 1
     rules = RuleSet(loaded.rules, version=loaded.version, tests=loaded.tests)
-    outcomes = asyncio.run(run_tests(rules))
+    outcomes = asyncio.run(run_tests(rules, now=args.now))
     failed = [o for o in outcomes if not o.passed]
     for outcome in outcomes:
         mark = "PASS" if outcome.passed else "FAIL"

@@ -8,6 +8,7 @@ import logging
 
 from botengine.app import build_app
 from botengine.config import OPTIONS, Settings
+from botengine.errors import ConfigError
 from botengine.logs import configure_logging
 
 log = logging.getLogger("botengine")
@@ -24,23 +25,33 @@ def _is_loopback(host: str) -> bool:
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser("serve", help="receive webhooks and run the rules")
+    serve.add_argument(
+        "rules", nargs="?", default=None, metavar="RULES", help="the rules directory (same as --rules)"
+    )
     for option in OPTIONS:
         if option.flag is None:
             continue
-        help_text = f"{option.help} (env {option.env}, default {option.default or 'none'})"
+        help_text = f"{option.described} (env {option.env}, default {option.default or 'none'})"
         if option.is_switch:
             serve.add_argument(
                 option.flag, dest=option.name, action="store_true", default=None, help=help_text
             )
         else:
-            serve.add_argument(option.flag, dest=option.name, default=None, help=help_text)
+            serve.add_argument(
+                option.flag, dest=option.name, default=None, choices=option.choices or None, help=help_text
+            )
     serve.set_defaults(run=cmd_serve)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn  # the server only when serving: the other commands start faster without it
 
-    settings = Settings.load(vars(args))
+    given = vars(args)
+    if args.rules is not None:
+        if args.rules_dir is not None and args.rules_dir != args.rules:
+            raise ConfigError(f"two rules directories given: {args.rules} and --rules {args.rules_dir}")
+        given["rules_dir"] = args.rules
+    settings = Settings.load(given)
     configure_logging(json_lines=settings.log_json, level=settings.log_level)
     host = settings.host
     if settings.is_open and not _is_loopback(host):
@@ -65,6 +76,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # default would trust it from loopback and let a local caller pick its own address
         proxy_headers=False,
     )
-    log.info("listening on http://%s:%d%s", host, settings.port, settings.webhook_path)
+    base = f"http://{host}:{settings.port}"
+    engine = app.state.engine
+    log.info("listening on %s%s", base, settings.webhook_path)
+    log.info("loaded %d rules from %s/", len(engine.rules.current), settings.rules_dir)
+    if settings.admin_token or settings.dashboard_password:
+        log.info("dashboard on %s/dashboard/", base)
+    else:
+        log.info("dashboard off: set BOTENGINE_ADMIN_TOKEN (or BOTENGINE_DASHBOARD_PASSWORD) to turn it on")
     uvicorn.Server(config).run()
     return 0

@@ -80,7 +80,9 @@ class Dashboard:
         wake_scheduler: Callable[[], None] = lambda: None,
         client_address: Callable[[str | None, str | None], str | None] = lambda peer, _: peer,
         over_tls: Callable[[str, str | None, str | None], bool] = lambda scheme, _, __: scheme == "https",
+        webhook_path: str = "/webhook/whatsapp",
     ) -> None:
+        self.webhook_path = webhook_path
         self.auth = auth
         self.storage = storage
         self.rules = rules
@@ -110,6 +112,12 @@ class Dashboard:
                 Route("/playground", page(self.playground), methods=["GET", "POST"]),
             ],
         )
+
+    async def home(self, request: Request) -> Response:
+        """`/`: the dashboard when it is on, else a page that says what this server is."""
+        if self.auth.enabled:
+            return RedirectResponse(f"{PREFIX}/", 303)
+        return self.render(request, "home.html", None, webhook_path=self.webhook_path)
 
     # -- sessions -------------------------------------------------------------------------------
 

@@ -8,7 +8,9 @@
 
 A valid set replaces the current one in a single assignment, so an event being evaluated keeps
 the version it started with. An invalid set is logged with file:line and the last good set stays
-live; `state` says which version is loaded, when, and the last error.
+live ("rules fixed" is logged once a later save loads); `state` says which version is loaded,
+when, and the last error. A file that lost rules and looks emptied or cut short by a save that
+did not finish keeps its previous rules (guard.py), with a warning naming it.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from botengine.errors import RulesError
 from botengine.rules.engine import RuleSet
+from botengine.rules.guard import KeptFile, lost_files, merge
 from botengine.rules.problems import Problem
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,7 @@ class ReloadState:
     success: bool  # the last reload attempt loaded
     attempted_at: float
     problems: tuple[str, ...] = field(default=())  # the last failed attempt's problems
+    kept: tuple[str, ...] = field(default=())  # files whose previous rules stay live, and why
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -47,6 +51,7 @@ class ReloadState:
             "last_reload_success": self.success,
             "last_attempt_at": self.attempted_at,
             "last_error": list(self.problems),
+            "kept": list(self.kept),
         }
 
 
@@ -65,6 +70,8 @@ class LiveRules:
         self.env = env  # where the rules' secrets are read (None: the process environment)
         self.debounce_ms = debounce_ms
         self._current = initial
+        self._texts = _texts(initial.files)  # what the files held when their rules were loaded
+        self._kept: dict[str, KeptFile] = {}
         now = time.time()
         self.state = ReloadState(initial.version, now, len(initial), True, now)
         self._task: asyncio.Task[None] | None = None
@@ -102,20 +109,47 @@ class LiveRules:
             rules = RuleSet.load(self.paths, self.env)
         except RulesError as exc:
             problems = tuple(str(p) for p in exc.problems)
-            self.state = ReloadState(
-                self.state.version, self.state.loaded_at, self.state.rules, False, now, problems
-            )
+            self.state = replace(self.state, success=False, attempted_at=now, problems=problems)
             for line in problems:
                 log.error("rules not reloaded: %s", line)
         else:
+            rules = self._keep_lost(rules)
             changed = rules.version != self._current.version
+            fixed = not self.state.success
             self._current = rules  # the swap: one assignment, seen whole by the next event
-            self.state = ReloadState(rules.version, now, len(rules), True, now)
-            if changed:
-                log.info("rules reloaded", extra={"fields": {"version": rules.version, "rules": len(rules)}})
+            kept = tuple(str(k) for k in self._kept.values())
+            self.state = ReloadState(rules.version, now, len(rules), True, now, kept=kept)
+            fields = {"version": rules.version, "rules": len(rules)}
+            if fixed:
+                log.info(
+                    "rules fixed: the problems above are gone; these rules are live", extra={"fields": fields}
+                )
+            elif changed:
+                log.info("rules reloaded", extra={"fields": fields})
         for listener in self.listeners:
             listener(self.state)
         return self.state
+
+    def _keep_lost(self, rules: RuleSet) -> RuleSet:
+        """`rules`, with the previous rules of files that look emptied or cut short put back."""
+        # A file kept before is compared with its kept rules (current): kept while it looks lost.
+        kept_now = {k.path: k for k in lost_files(self._current.rules, rules.rules, self._texts)}
+        for path, entry in kept_now.items():
+            if path not in self._kept:
+                log.warning("rules kept: %s", entry)
+        self._kept = kept_now
+        texts = _texts(rules.files)
+        self._texts = {**texts, **{p: self._texts[p] for p in kept_now if p in self._texts}}
+        if not kept_now:
+            return rules
+        merged = merge(rules.rules, list(kept_now.values()), rules.files)
+        return RuleSet(
+            merged,
+            version=f"{rules.version}+kept",
+            tests=rules.tests,
+            warnings=rules.warnings,
+            files=rules.files,
+        )
 
     async def start(self) -> None:
         """Start watching the rules paths (and their lists/) for changes."""
@@ -144,3 +178,13 @@ class LiveRules:
         ):
             # a load reads a few files; run it off the event loop so events keep flowing
             await asyncio.to_thread(self.reload)
+
+
+def _texts(files: Sequence[Path]) -> dict[str, str]:
+    texts = {}
+    for path in files:
+        try:
+            texts[str(path)] = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+    return texts

@@ -29,6 +29,7 @@ from botengine.errors import ExpressionError, FileRefusedError, TemplateError
 from botengine.expressions import FUNCTIONS, compile_expression, fields_read, unknown_functions
 from botengine.retry import RetryPolicy
 from botengine.rules import reachability
+from botengine.rules.guard import file_warnings
 from botengine.rules.model import ACTION_OPTIONS, RuleModel, RulesFileModel, TestModel
 from botengine.rules.problems import Problem, did_you_mean
 from botengine.rules.state_reads import StateReadError, StateReads, strings_reads
@@ -212,12 +213,16 @@ class _FileLoader:
         try:
             self.root, duplicates = load_yaml(self.text)
         except YamlSyntaxError as exc:
-            self.problem(exc.mark, exc.message, "check the indentation and quotes on this line")
+            self.problem(exc.mark, exc.message, exc.hint)
             return
-        for mark, name in duplicates:
+        for mark, name, first in duplicates:
             self.problem(
-                mark, f"duplicate key {name!r}", "a key may appear once; the later one would silently win"
+                mark,
+                f"{name!r} appears twice in the same place (first on line {first[0]})",
+                "keep one of them: YAML would silently use the later one",
             )
+        for mark, message, hint in file_warnings(self.text, self.root):
+            self.problem(mark, message, hint, warning=True)
         if self.root is None:
             return
         if not isinstance(self.root, dict):

@@ -13,7 +13,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-Mark = tuple[int, int]  # 1-based line and column
+from botengine.rules.yamlerrors import Mark as Mark
+from botengine.rules.yamlerrors import explain
 
 
 def _mark(node: Node) -> Mark:
@@ -45,7 +46,7 @@ class _Loader(_SafeBase):  # type: ignore[valid-type,misc]
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
-        self.duplicates: list[tuple[Mark, str]] = []
+        self.duplicates: list[tuple[Mark, str, Mark]] = []  # where, the key, where it first was
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         self.flatten_mapping(node)
@@ -59,7 +60,7 @@ class _Loader(_SafeBase):  # type: ignore[valid-type,misc]
                     None, None, "a key must be a plain word or number", key_node.start_mark
                 )
             if key in result:
-                self.duplicates.append((_mark(key_node), str(key)))
+                self.duplicates.append((_mark(key_node), str(key), result.key_marks[key]))
             result[key] = self.construct_object(value_node, deep=True)
             result.key_marks[key] = _mark(key_node)
             result.value_marks[key] = _mark(value_node)
@@ -86,23 +87,23 @@ _Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_sequence)
 
 
 class YamlSyntaxError(Exception):
-    def __init__(self, mark: Mark, message: str) -> None:
+    """A file that is not YAML: where to fix it, what is wrong and how to fix it, in plain words."""
+
+    def __init__(self, mark: Mark, message: str, hint: str = "") -> None:
         super().__init__(message)
         self.mark = mark
         self.message = message
+        self.hint = hint
 
 
-def load_yaml(text: str) -> tuple[Any, list[tuple[Mark, str]]]:
-    """The document (None when empty) and the duplicate keys found, as (mark, key)."""
+def load_yaml(text: str) -> tuple[Any, list[tuple[Mark, str, Mark]]]:
+    """The document (None when empty) and the duplicate keys found, as (mark, key, first mark)."""
     loader = _Loader(text)
     try:
         data = loader.get_single_data()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise YamlSyntaxError(where, f"YAML syntax: {exc.problem or exc.context}") from exc
     except yaml.YAMLError as exc:
-        raise YamlSyntaxError((1, 1), f"YAML syntax: {exc}") from exc
+        explained = explain(exc, text)
+        raise YamlSyntaxError(explained.mark, explained.message, explained.hint) from exc
     finally:
         loader.dispose()
     return data, loader.duplicates
