@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from botengine.rules.loader import load
+from botengine.sample_events import DEFAULT_SENDER
 from botengine.state import state_key
 from botengine.storage import Storage
 from botengine.storage.memory import MemoryStorage
@@ -40,7 +41,7 @@ def test_a_set_answer_is_read_back_by_templates_and_expressions(
         for n, text in enumerate(["hello", "  Alice ", "hello"], 1):
             bot.post(make_event(text=text))
             bot.wait_processed(n)
-        stored = bot.get(state_key("default", "chat", "447441429009@c.us", "name"))
+        stored = bot.get(state_key("default", "chat", DEFAULT_SENDER, "name"))
     said = [c.json["message"] for c in fake.calls_to("/v2/send/text")]
     assert said == ["What is your name?", "Nice to meet you, Alice! (step done)", "Welcome back Alice"]
     assert stored == "Alice"
@@ -72,8 +73,8 @@ async def test_only_the_state_names_a_rule_uses_are_read(tmp_path: Path) -> None
         """,
     )
     storage = CountingStorage()
-    await storage.put(state_key("default", "chat", "447441429009@c.us", "order"), "10423")
-    await storage.put(state_key("default", "chat", "447441429009@c.us", "unrelated"), "x")
+    await storage.put(state_key("default", "chat", DEFAULT_SENDER, "order"), "10423")
+    await storage.put(state_key("default", "chat", DEFAULT_SENDER, "unrelated"), "x")
     evaluation = await evaluate(rules, view(make_event(text="show")), storage)
     [run] = evaluation.matches
     assert run.variables["state"] == {"order": "10423"}
@@ -94,7 +95,7 @@ async def test_an_expression_reading_state_is_false_when_unset(tmp_path: Path) -
     )
     storage: Storage = MemoryStorage()
     assert (await evaluate(rules, view(make_event(text="hi")), storage)).matches == []
-    await storage.put(state_key("default", "chat", "447441429009@c.us", "tier"), "gold")
+    await storage.put(state_key("default", "chat", DEFAULT_SENDER, "tier"), "gold")
     assert [r.rule for r in (await evaluate(rules, view(make_event(text="hi")), storage)).matches] == ["vip"]
 
 
