@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from botengine import activity
+from botengine.sample_events import DEFAULT_SENDER
 from botengine.storage.memory import MemoryStorage
 from botengine.testing import make_event
 from tests.rules_helpers import view
 
-CHAT = "447441429009@c.us"
+CHAT = DEFAULT_SENDER  # make_event's chat when none is given
 T0 = 1_760_000_000_000  # ms
 
 
