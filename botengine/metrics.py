@@ -107,13 +107,16 @@ class Metrics:
         self.rules_loaded.set(rules)
 
     def count_received(self, event_type: str, session: str) -> None:
-        """The receiver's hot path: label children are looked up once per (type, session)."""
-        key = (event_type, session)
+        """The receiver's hot path: label children are looked up once per (type, session) label.
+
+        Keyed by the bounded labels, not the raw values: a sender inventing a session per event
+        would otherwise grow this cache without end (200,000 sessions held 45 MB), while the
+        series exported stayed capped.
+        """
+        key = (self.event_type(event_type), self.session(session))
         child = self._received_children.get(key)
         if child is None:
-            child = self._received_children[key] = self.received.labels(
-                self.event_type(event_type), self.session(session)
-            )
+            child = self._received_children[key] = self.received.labels(*key)
         child.inc()
 
     def watch_queue(self, depth: Callable[[], int]) -> None:

@@ -34,6 +34,11 @@ class Pacing(Protocol):
     async def release(self, session: str, booking: Booking) -> None: ...
 
 
+# Sessions come from events, so what is kept per session is pruned: past this many, the ones with
+# nothing pending are forgotten (then the bar doubles, so a busy engine prunes rarely).
+_SESSIONS_KEPT = 1_000
+
+
 class Pacer:
     def __init__(
         self, per_minute: float, *, burst: int | None = None, clock: Callable[[], float] = time.monotonic
@@ -43,16 +48,24 @@ class Pacer:
         self.burst = max(1, burst) if burst is not None else default_burst(per_minute)
         self.clock = clock
         self._next: dict[str, float] = {}  # per session: the theoretical arrival time of the next send
+        self._prune_at = _SESSIONS_KEPT
 
     async def reserve(self, session: str) -> tuple[float, Booking]:
         """Book a send for `session`: seconds to wait before it may go (0: now), and the booking."""
         if not self.enabled:
             return 0.0, None
         now = self.clock()
+        if len(self._next) > self._prune_at:
+            self._forget_idle(now)
         tat = max(self._next.get(session, now), now)
         allowed_at = tat - self.interval * (self.burst - 1)
         self._next[session] = tat + self.interval
         return max(0.0, allowed_at - now), self._next[session]
+
+    def _forget_idle(self, now: float) -> None:
+        # a session whose next free time has passed is the same as one never seen
+        self._next = {s: tat for s, tat in self._next.items() if tat > now}
+        self._prune_at = max(_SESSIONS_KEPT, 2 * len(self._next))
 
     async def release(self, session: str, booking: Booking) -> None:
         # Only the latest booking can be given back; an earlier one stays spent (the budget is
@@ -85,12 +98,17 @@ class SharedPacer:
         self.window = self.burst * 60.0 / per_minute if self.enabled else 0.0
         self.clock = clock
         self._full_until: dict[str, int] = {}  # per session: windows known to be full, below this
+        self._prune_at = _SESSIONS_KEPT
 
     async def reserve(self, session: str) -> tuple[float, Booking]:
         if not self.enabled:
             return 0.0, None
         now = self.clock()
-        first = max(int(now // self.window), self._full_until.get(session, 0))
+        current = int(now // self.window)
+        if len(self._full_until) > self._prune_at:  # windows past are no news: forget them
+            self._full_until = {s: w for s, w in self._full_until.items() if w > current}
+            self._prune_at = max(_SESSIONS_KEPT, 2 * len(self._full_until))
+        first = max(current, self._full_until.get(session, 0))
         for window in range(first, first + self._LOOK_AHEAD):
             keep = (window + 2) * self.window - now  # until the window is well past
             for place in range(self.burst):

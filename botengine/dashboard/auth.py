@@ -14,13 +14,14 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections import defaultdict, deque
+from collections import deque
 from dataclasses import dataclass
 
 COOKIE = "botengine_session"
 SESSION_SECONDS = 12 * 3600
 _FAILURES_ALLOWED = 5  # wrong logins per address a minute before it must wait
 _FAILURE_WINDOW = 60.0
+_ADDRESSES_TRACKED = 10_000  # addresses come from outside: their memory is bounded too
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class DashboardAuth:
         self.password = password
         material = "\0".join(("botengine-dashboard", token, user, password)).encode()
         self._key = hashlib.sha256(material).digest()
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._failures: dict[str, deque[float]] = {}
+        self._pruned_at = 0.0
 
     @property
     def enabled(self) -> bool:
@@ -45,10 +47,28 @@ class DashboardAuth:
     # -- logging in -----------------------------------------------------------------------------
 
     def locked_out(self, address: str) -> bool:
-        recent = self._failures[address]
+        recent = self._recent(address)
+        return recent is not None and len(recent) >= _FAILURES_ALLOWED
+
+    def _recent(self, address: str) -> deque[float] | None:
+        """The address's wrong logins of the last minute (None, and forgotten, when none)."""
+        recent = self._failures.get(address)
         while recent and recent[0] < time.monotonic() - _FAILURE_WINDOW:
             recent.popleft()
-        return len(recent) >= _FAILURES_ALLOWED
+        if recent is not None and not recent:
+            del self._failures[address]
+            return None
+        return recent
+
+    def _count_failure(self, address: str) -> None:
+        if address not in self._failures and len(self._failures) >= _ADDRESSES_TRACKED:
+            if time.monotonic() - self._pruned_at > 1.0:  # a full pass at most once a second
+                self._pruned_at = time.monotonic()
+                for known in list(self._failures):  # forget addresses whose minute is over
+                    self._recent(known)
+            if len(self._failures) >= _ADDRESSES_TRACKED:
+                return  # that many addresses at once: locking one out would not slow anyone
+        self._failures.setdefault(address, deque()).append(time.monotonic())
 
     def check(self, address: str, *, user: str = "", password: str = "", token: str = "") -> bool:
         """True for a right token, or a right user and password; counts wrong attempts."""
@@ -58,7 +78,7 @@ class DashboardAuth:
         elif self.password and password:
             ok = _same(user, self.user) & _same(password, self.password)
         if not ok:
-            self._failures[address].append(time.monotonic())
+            self._count_failure(address)
         return ok
 
     # -- sessions -------------------------------------------------------------------------------

@@ -78,3 +78,14 @@ def test_excess_messages_are_delayed_not_dropped(engine: EngineFactory, fake: Fa
     assert sorted(c.json["message"] for c in calls) == [f"got {n}" for n in range(8)]
     starts = sorted(c.at for c in calls)
     assert starts[5] - starts[0] >= 1.5  # the 6th waited for budget
+
+
+async def test_sessions_with_nothing_pending_are_forgotten() -> None:
+    clock = Clock()
+    pacer = Pacer(30, clock=clock)
+    for n in range(20_000):  # a sender inventing a session per message
+        await pacer.reserve(f"session-{n}")
+        clock.now += 0.01
+    assert len(pacer._next) <= 2_000  # only the sessions still within their interval are kept
+    clock.now += 60  # a minute later the budget of each is whole again
+    assert await waits(pacer, "session-19999", 3) == [0, 0, 0]

@@ -159,3 +159,14 @@ def test_the_dashboard_is_off_without_credentials(tmp_path: Path) -> None:
         assert httpx.get(bot.url + "/dashboard/login").status_code == 404
         assert httpx.post(bot.url + "/dashboard/login", data={"token": ""}).status_code == 404
         assert httpx.get(bot.url + "/dashboard/").status_code == 404
+
+
+def test_wrong_logins_from_countless_addresses_are_bounded_in_memory() -> None:
+    auth = DashboardAuth(token=TOKEN)
+    for _ in range(5):
+        auth.check("10.9.9.9", token="wrong")
+    for n in range(30_000):
+        assert not auth.check(f"10.{n >> 16}.{(n >> 8) & 255}.{n & 255}", token="wrong")
+    assert len(auth._failures) <= 10_000
+    assert auth.locked_out("10.9.9.9")  # those tracked stay locked out for their minute
+    assert auth.check("192.0.2.1", token=TOKEN)  # the right token still works for others

@@ -37,3 +37,15 @@ async def test_the_timeline_and_its_chart_take_any_time() -> None:
     [minute] = [m for m in timeline.last_hour() if m.events]
     assert minute.gaps == [0.0, 0.0, NOW]
     assert "<svg" in gap_chart(timeline.last_hour())
+
+
+async def test_a_minute_keeps_a_bounded_number_of_event_types() -> None:
+    parsed = parse_envelope(json.dumps(make_event(text="hi")).encode())
+    assert isinstance(parsed, Envelope)
+    timeline = Timeline(clock=lambda: NOW)
+    for n in range(500):  # a sender inventing event types
+        view = dataclasses.replace(view_of(parsed), type=f"invented.{n}")
+        await timeline.record(Processed(view, Evaluation(view.id, "v1"), received_at=NOW))
+    [minute] = [m for m in timeline.last_hour() if m.events]
+    assert len(minute.events) <= 51 and minute.events["other"] == 450
+    assert sum(minute.events.values()) == 500
