@@ -32,6 +32,7 @@ from botengine.retry import RetryPolicy
 from botengine.rules.live import LiveRules
 from botengine.scheduler import Scheduler
 from botengine.storage import Storage, open_storage
+from botengine.ticker import Ticker
 from botengine.wawp import CredentialStore, WawpClient
 from botengine.worker import Processor, Worker
 
@@ -50,6 +51,7 @@ class Engine:
     processor: RuleProcessor
     scheduler: Scheduler
     services: Services
+    ticker: Ticker
     loop: asyncio.AbstractEventLoop | None = None  # the one the engine runs on, once started
 
 
@@ -136,8 +138,10 @@ def build_app(
     )
     receiver = Receiver(storage, auth, metrics, max_body=settings.max_body)
     worker = Worker(storage, processor or rule_processor, metrics, concurrency=settings.concurrency)
-    engine = Engine(settings, storage, metrics, worker, rules, rule_processor, scheduler, services)
+    ticker = Ticker(storage, lambda: live_rules.current)
+    engine = Engine(settings, storage, metrics, worker, rules, rule_processor, scheduler, services, ticker)
     rules.listeners.append(lambda state: metrics.rules_reloaded(state.success, state.rules))
+    rules.listeners.append(lambda state: ticker.wake())  # a scheduled rule may have come or changed
     metrics.rules_reloaded(True, len(rules.current))
 
     async def healthz(request: Request) -> Response:
@@ -177,6 +181,7 @@ def build_app(
             worker.start()
             if not settings.dry_run:  # a dry run schedules nothing, and must not run what others did
                 scheduler.start()
+                ticker.start()
         await rules.start()
         with contextlib.suppress(RuntimeError, NotImplementedError, ValueError):  # not the main thread
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, rules.reload)
@@ -200,6 +205,7 @@ def build_app(
         finally:
             await rules.stop()
             if runs_rules:
+                await ticker.stop()
                 await worker.stop(settings.shutdown_grace)
                 await scheduler.stop(settings.shutdown_grace)
             if services.wawp is not None:

@@ -6,9 +6,11 @@ playground: the real rule processor and executor in dry-run mode, on fresh in-me
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from botengine.actions import Services
@@ -19,6 +21,33 @@ from botengine.processing import Processed, RuleProcessor
 from botengine.rules.engine import RuleSet
 from botengine.state import Scope, set_var
 from botengine.storage.memory import MemoryStorage
+from botengine.ticks import tick_envelope
+
+_INSTANT = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class ScheduledRun:
+    rule: str
+    session: str
+    at: datetime
+
+    def body(self) -> bytes:
+        """The event the ticker would queue for this run."""
+        return json.dumps(tick_envelope(self.rule, self.session, self.at), ensure_ascii=False).encode()
+
+
+def scheduled_runs(
+    rules: RuleSet, start: datetime, end: datetime, *, rule: str | None = None
+) -> list[ScheduledRun]:
+    """The runs of scheduled rules (or of the one named) in [start, end), soonest first."""
+    runs = [
+        ScheduledRun(r.name, r.timetable.session, at)
+        for r in rules.rules
+        if r.timetable is not None and rule in (None, r.name)
+        for at in r.timetable.ticks(start - _INSTANT, end - _INSTANT)
+    ]
+    return sorted(runs, key=lambda run: (run.at, run.rule))
 
 
 async def dry_run_event(

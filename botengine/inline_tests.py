@@ -20,10 +20,10 @@ import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botengine.dry_run import dry_run_event
+from botengine.dry_run import dry_run_event, scheduled_runs
 from botengine.durations import parse_duration
 from botengine.errors import BotengineError
 from botengine.rules.engine import RuleSet
@@ -96,10 +96,27 @@ def _same(expected: Any, actual: Any) -> bool:
     return bool(expected == actual)
 
 
+async def tick_actions(rules: RuleSet, test: InlineTest) -> list[tuple[str, str, dict[str, Any]]]:
+    """What the run of scheduled rule `test.tick` at `test.now` would do; [] when it is no run time."""
+    assert test.tick is not None
+    assert test.now is not None
+    rule = rules.rule(test.tick)
+    if rule is None or rule.timetable is None:
+        raise BotengineError(f"tick: no scheduled rule named {test.tick!r}")
+    now = test.now if test.now.tzinfo else test.now.replace(tzinfo=UTC)
+    runs = scheduled_runs(rules, now, now + timedelta(seconds=1), rule=test.tick)
+    if not runs:
+        return []  # the rule does not run then
+    return await planned_actions(rules, json.loads(runs[0].body()), now, dict(test.state))
+
+
 async def run_test(rules: RuleSet, test: InlineTest, *, now: datetime | None = None) -> TestOutcome:
     """One test; `now` is the clock for a test that gives no `now:` of its own (default: the real one)."""
     try:
-        planned = await planned_actions(rules, event_of(test), test.now or now, dict(test.state))
+        if test.tick is not None:
+            planned = await tick_actions(rules, test)
+        else:
+            planned = await planned_actions(rules, event_of(test), test.now or now, dict(test.state))
     except BotengineError as exc:
         return TestOutcome(test.name, test.location, False, str(exc))
     got = [(kind, params) for _, kind, params in planned]

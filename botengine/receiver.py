@@ -33,6 +33,7 @@ from botengine.errors import QueueFullError, StorageError
 from botengine.events import chat_id_of, delivery_gap
 from botengine.metrics import Metrics
 from botengine.storage import Incoming, Storage
+from botengine.ticks import TICK_EVENT
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,8 @@ class Receiver:
                 problems=problems,
             )
         parsed = received.envelope
+        if parsed.event == TICK_EVENT:  # only the ticker makes these: a rule's scheduled run
+            raise Rejected(422, "invalid_envelope", f"event type '{TICK_EVENT}' is reserved", field="event")
         event = Incoming(
             session=parsed.session,
             event_id=parsed.id,

@@ -12,12 +12,12 @@ import asyncio
 import json
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from botengine.actions.plan import ActionOutcome
-from botengine.dry_run import dry_run_event
+from botengine.dry_run import dry_run_event, scheduled_runs
 from botengine.errors import BotengineError
 from botengine.inline_tests import run_tests
 from botengine.rules.engine import RuleSet
@@ -61,11 +61,17 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     dry = sub.add_parser("dry-run", help="what the rules would do with events, without doing it")
     dry.add_argument(
         "events",
-        nargs="+",
+        nargs="*",
         help="event JSON files, or - for standard input (a rules directory or .yaml file given here "
         "counts as --rules)",
     )
     add_rules_arguments(dry, positional=False)
+    dry.add_argument(
+        "--at",
+        type=_parse_now,
+        help="without event files: what the scheduled rules due in that minute would do (ISO 8601); "
+        "with them, the same as --now",
+    )
     dry.add_argument("--json", action="store_true", help="one JSON object per planned action")
     dry.add_argument("--explain", action="store_true", help="say why each other candidate rule did not match")
     dry.add_argument("--now", type=_parse_now, help="evaluate as if it were this time (ISO 8601)")
@@ -143,21 +149,45 @@ def _is_rules(source: str) -> bool:
 def cmd_dry_run(args: argparse.Namespace) -> int:
     args.paths = [s for s in args.events if _is_rules(s)]
     events = [s for s in args.events if not _is_rules(s)]
-    if not events:
-        raise BotengineError("name at least one event file (or - for standard input)")
     rules = RuleSet.load(rules_paths(args))
-    return asyncio.run(
-        _dry_run(rules, _read_events(events), as_json=args.json, explain=args.explain, now=args.now)
-    )
+    if not events:
+        if args.at is None:
+            raise BotengineError("name at least one event file (or - for standard input), or --at TIME")
+        return asyncio.run(_dry_run_schedule(rules, args.at, as_json=args.json, explain=args.explain))
+    now = args.now or args.at
+    return asyncio.run(_dry_run(rules, _read_events(events), as_json=args.json, explain=args.explain, now=now))
+
+
+async def _dry_run_schedule(rules: RuleSet, at: datetime, *, as_json: bool, explain: bool) -> int:
+    """The scheduled rules that run in the minute of `at`, each as the ticker would queue it."""
+    start = at.replace(second=0, microsecond=0)
+    runs = scheduled_runs(rules, start, start + timedelta(minutes=1))
+    if not runs:
+        print(f"no scheduled rule runs at {start.isoformat()}", file=sys.stderr)
+        for rule in (r for r in rules.rules if r.timetable is not None):
+            assert rule.timetable is not None
+            following = rule.timetable.next_after(start)
+            when = following.isoformat() if following else "never"
+            print(f"  rule {rule.name} ({rule.timetable.describe()}): next at {when}", file=sys.stderr)
+        return 0
+    events = [(f"scheduled run of {run.rule} at {run.at.isoformat()}", run.body()) for run in runs]
+    times = [run.at for run in runs]
+    return await _dry_run(rules, events, now=None, as_json=as_json, explain=explain, times=times)
 
 
 async def _dry_run(
-    rules: RuleSet, events: list[tuple[str, bytes]], *, as_json: bool, explain: bool, now: datetime | None
+    rules: RuleSet,
+    events: list[tuple[str, bytes]],
+    *,
+    as_json: bool,
+    explain: bool,
+    now: datetime | None,
+    times: list[datetime] | None = None,
 ) -> int:
     status = 0
-    for where, body in events:
+    for n, (where, body) in enumerate(events):
         try:
-            processed = await dry_run_event(rules, body, now=now)
+            processed = await dry_run_event(rules, body, now=times[n] if times else now)
         except BotengineError as exc:
             print(f"{where}: {exc}", file=sys.stderr)
             status = 1

@@ -29,8 +29,10 @@ from botengine.dry_run import dry_run_event
 from botengine.errors import BotengineError
 from botengine.rules.engine import paused_key
 from botengine.rules.live import LiveRules
+from botengine.rules.loader import CompiledRule
 from botengine.sample_events import make_event
 from botengine.storage import Storage
+from botengine.ticker import last_key
 
 PREFIX = "/dashboard"
 MAX_FORM = 1 << 20
@@ -230,8 +232,22 @@ class Dashboard:
         for rule in self.rules.current.rules:
             stats = await self.traces.rule_stats(rule.name)
             paused = await self.storage.get(paused_key(rule.name)) is not None
-            rows.append({"rule": rule, "hits": stats.hits, "last": stats.last_fired, "paused": paused})
+            row = {"rule": rule, "hits": stats.hits, "last": stats.last_fired, "paused": paused}
+            rows.append(row | await self._schedule_of(rule))
         return self.render(request, "rules.html", session, rows=rows)
+
+    async def _schedule_of(self, rule: CompiledRule) -> dict[str, Any]:
+        """A scheduled rule's timetable in words, its next run and its last one (Unix times)."""
+        if rule.timetable is None:
+            return {"schedule": None}
+        following = rule.timetable.next_after(datetime.now(UTC))
+        stored = await self.storage.get(last_key(rule.name))
+        last_run = stored.get("run") if isinstance(stored, dict) else None
+        return {
+            "schedule": rule.timetable.describe(),
+            "next_run": following.timestamp() if following else None,
+            "last_run": last_run,
+        }
 
     async def pause(self, request: Request, session: Session) -> Response:
         name, verb = request.path_params["name"], request.path_params["verb"]

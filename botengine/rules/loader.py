@@ -32,6 +32,7 @@ from botengine.rules import reachability
 from botengine.rules.guard import file_warnings
 from botengine.rules.model import ACTION_OPTIONS, RuleModel, RulesFileModel, TestModel
 from botengine.rules.problems import Problem, did_you_mean
+from botengine.rules.schedule import Timetable, compile_schedule, own_ticks
 from botengine.rules.state_reads import StateReadError, StateReads, strings_reads
 from botengine.rules.triggers import TRIGGERS, Check, CompileContext, TriggerError, not_from_me, type_matcher
 from botengine.rules.variables import FIELDS, VARIABLES
@@ -40,6 +41,7 @@ from botengine.templating import fields_used as _fields_used
 from botengine.templating import is_template
 from botengine.templating import names_used as _names_used
 from botengine.textlists import TextList, parse_list, read_list
+from botengine.ticks import TICK_EVENT
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _URL_HINT = "keep the host in the rule; a token goes in headers: {Authorization: ...}"
@@ -61,6 +63,7 @@ class CompiledRule:
     enabled: bool
     description: str = ""
     state_reads: StateReads = frozenset()  # the state variables its actions' templates read
+    timetable: Timetable | None = None  # when it runs, for a scheduled rule (`on: schedule`)
 
     def matches_type(self, event_type: str) -> bool:
         return bool(_type_matcher(self.on)(event_type))
@@ -82,6 +85,7 @@ class InlineTest:
     now: datetime | None
     state: Mapping[str, Any]
     expect: tuple[tuple[str, Any], ...]  # (action kind, params as written, shorthand expanded)
+    tick: str | None = None  # a scheduled rule: its run at `now` is the event
 
 
 @dataclass
@@ -266,7 +270,10 @@ class _FileLoader:
             self.seen[model.name] = location
         errors_before = len(self.out.errors)
         on = tuple(model.on) if isinstance(model.on, list) else (model.on,)
+        on, timetable = self.schedule(base, prefix, model, on)
         checks, groups = self.triggers(base, prefix, model.if_)
+        if timetable is not None:
+            checks = (own_ticks(model.name), *checks)
         known = set(VARIABLES) | groups
         self.own_names = set(groups)  # a regex group or a result named like a variable hides it
         actions = self.actions((*base, "do"), prefix, model.do, known, "")
@@ -290,6 +297,7 @@ class _FileLoader:
                 enabled=model.enabled,
                 description=model.description,
                 state_reads=state_reads,
+                timetable=timetable,
             )
         )
 
@@ -300,6 +308,26 @@ class _FileLoader:
         except StateReadError as exc:
             self.problem(self.at(*base, "do"), f"{prefix}{exc}", "e.g. {{ state.order }}")
             return frozenset()
+
+    def schedule(
+        self, base: tuple[Any, ...], prefix: str, model: RuleModel, on: tuple[str, ...]
+    ) -> tuple[tuple[str, ...], Timetable | None]:
+        """(`on`, timetable) of a rule: a `schedule:` makes it a scheduled rule (`on: schedule`)."""
+        if model.schedule is None:
+            if TICK_EVENT in on:
+                self.problem(
+                    self.at(*base, "on"),
+                    f"{prefix}on: schedule needs schedule: to say when",
+                    'e.g. schedule: {at: "09:00", days: mon-fri, session: shop}',
+                )
+            return on, None
+        if "on" in model.model_fields_set and on != (TICK_EVENT,):
+            self.problem(self.at(*base, "on"), f"{prefix}a rule with schedule: runs on: schedule only")
+        try:
+            return (TICK_EVENT,), compile_schedule(model.schedule)
+        except TriggerError as exc:
+            self.problem(self.at(*base, "schedule"), f"{prefix}schedule: {exc.message}", exc.hint)
+            return (TICK_EVENT,), None
 
     def triggers(
         self, base: tuple[Any, ...], prefix: str, written: dict[str, Any]
@@ -575,8 +603,16 @@ class _FileLoader:
             self.pydantic_problems(exc, base, f"test #{index + 1}: ", TestModel.model_fields)
             return
         prefix = f"test {model.name!r}: "
-        if (model.event is None) == (model.event_file is None):
-            self.problem(self.at(*base), f"{prefix}give either event: or event_file:")
+        given = [x for x in (model.event, model.event_file, model.tick) if x is not None]
+        if len(given) != 1:
+            self.problem(self.at(*base), f"{prefix}give one of event:, event_file: or tick:")
+            return
+        if model.tick is not None and model.now is None:
+            self.problem(
+                self.at(*base, "tick"),
+                f"{prefix}tick: needs now: (the moment of the run)",
+                'e.g. now: "2026-12-07T09:00:00+00:00"',
+            )
             return
         event_file = None
         if model.event_file is not None:
@@ -610,6 +646,7 @@ class _FileLoader:
                 now=model.now,
                 state=model.state,
                 expect=tuple(expect),
+                tick=model.tick,
             )
         )
 

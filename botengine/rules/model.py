@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_mod
 
 from botengine.durations import Duration
 from botengine.retry import RetryPolicy
+from botengine.rules.schedule import ScheduleModel
 
 RuleName = Annotated[
     str,
@@ -37,6 +38,7 @@ class RuleModel(BaseModel):
     stop: bool = Field(False, description="when this rule fires, later rules are skipped for the event")
     retry: RetryPolicy | None = None
     enabled: bool = Field(True, description="false: the rule is loaded and checked but never fires")
+    schedule: ScheduleModel | None = Field(None, description="run at set times (on: schedule)")
 
 
 class TestModel(BaseModel):
@@ -49,6 +51,10 @@ class TestModel(BaseModel):
         None, description="fields for make_event: type, text, sender, chat, name, emoji, ack, …"
     )
     event_file: str | None = Field(None, description="a JSON event file, relative to this rules file")
+    tick: str | None = Field(
+        None,
+        description="a scheduled rule: its run at now: is the event (nothing runs if now: is no run time)",
+    )
     now: datetime | None = Field(None, description="the time to evaluate at (for hours triggers)")
     state: dict[str, Any] = Field(
         default_factory=dict,
