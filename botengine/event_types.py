@@ -127,4 +127,6 @@ EVENT_TYPES: dict[str, EventType] = _types(
     ),
     ("state.change", "the engine's internal state changed (not the session status)", frozenset()),
     ("engine.event", "a raw event of the engine underneath", frozenset()),
+    # not from Wawp: botengine's own, a run of a rule with schedule: (botengine/ticks.py)
+    ("schedule", "a scheduled rule's run (schedule:); the engine makes it, Wawp cannot send it", frozenset()),
 )

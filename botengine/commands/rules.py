@@ -155,7 +155,8 @@ def cmd_dry_run(args: argparse.Namespace) -> int:
             raise BotengineError("name at least one event file (or - for standard input), or --at TIME")
         return asyncio.run(_dry_run_schedule(rules, args.at, as_json=args.json, explain=args.explain))
     now = args.now or args.at
-    return asyncio.run(_dry_run(rules, _read_events(events), as_json=args.json, explain=args.explain, now=now))
+    read = _read_events(events)
+    return asyncio.run(_dry_run(rules, read, as_json=args.json, explain=args.explain, now=now))
 
 
 async def _dry_run_schedule(rules: RuleSet, at: datetime, *, as_json: bool, explain: bool) -> int:
