@@ -56,7 +56,7 @@ def test_a_host_from_a_template_is_refused(template: str) -> None:
 
 def test_rendering_checks_the_origin_again() -> None:
     # a spec that never went through `check` (an old stored retry, a test helper)
-    spec = ActionSpec("webhook", {"url": "https://{{ text }}/x"}, "0")
+    spec = ActionSpec(kind="webhook", params={"url": "https://{{ text }}/x"}, index="0")
     with pytest.raises(PermanentError, match="scheme and host must be written out"):
         render_action(spec, {"text": "evil.example"}, {})
     assert not same_origin("https://{{ text }}/x", "https://evil.example/x")
@@ -64,7 +64,9 @@ def test_rendering_checks_the_origin_again() -> None:
 
 
 def test_a_secret_in_a_url_is_hidden_in_its_encoded_spelling_too() -> None:
-    spec = ActionSpec("webhook", {"url": "https://crm.example.com/k/{{ secrets.KEY }}"}, "0")
+    spec = ActionSpec(
+        kind="webhook", params={"url": "https://crm.example.com/k/{{ secrets.KEY }}"}, index="0"
+    )
     env = {"KEY": "a/b+c=d", "BOTENGINE_RULE_SECRETS": "KEY"}
     rendered = render_action(spec, {}, env)
     assert rendered.params.model_dump()["url"] == "https://crm.example.com/k/a%2Fb%2Bc%3Dd"
