@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from botengine.actions import Services
 from botengine.actions.executor import Executor
+from botengine.actions.follow_ups import FollowUps
 from botengine.auth import Authenticator
 from botengine.config import Settings
 from botengine.dashboard import Dashboard, DashboardAuth, Timeline, TraceStore
@@ -29,7 +30,7 @@ from botengine.pacing import Pacer, SharedPacer
 from botengine.processing import RuleProcessor
 from botengine.receiver import Receiver
 from botengine.retry import RetryPolicy
-from botengine.rules.live import LiveRules
+from botengine.rules.live import LiveRules, ReloadState
 from botengine.scheduler import Scheduler
 from botengine.storage import Storage, open_storage
 from botengine.ticker import Ticker
@@ -75,7 +76,8 @@ def open_services(settings: Settings, storage: Storage, metrics: Metrics, env: M
         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
         follow_redirects=False,
     )
-    return Services(storage=storage, wawp=wawp, http=http, metrics=metrics, env=env)
+    follow_up = FollowUps(storage).schedule  # `later` stores its actions as a job
+    return Services(storage=storage, wawp=wawp, http=http, metrics=metrics, env=env, follow_up=follow_up)
 
 
 def build_app(
@@ -83,7 +85,6 @@ def build_app(
     *,
     storage: Storage | None = None,
     processor: Processor | None = None,
-    rules: LiveRules | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Starlette:
     """A ready-to-serve Starlette app; storage opens now, the worker starts with the app.
@@ -92,9 +93,14 @@ def build_app(
     Raises RulesError when the rules directory does not load: the engine refuses to start.
     """
     env = os.environ if env is None else env
-    rules = rules if rules is not None else LiveRules.open(settings.rules_dir, env=env)
-    storage = storage if storage is not None else open_storage(settings)
     metrics = Metrics()
+
+    def reloaded(state: ReloadState) -> None:
+        metrics.rules_reloaded(state.success, state.rules)
+        ticker.wake()  # a scheduled rule may have come or changed (the ticker is built below)
+
+    rules = LiveRules.open(settings.rules_dir, env=env, listeners=[reloaded])
+    storage = storage if storage is not None else open_storage(settings)
     metrics.watch_queue(storage.queue_depth)
     services = open_services(settings, storage, metrics, env)
     executor = Executor(
@@ -107,16 +113,17 @@ def build_app(
         ),
         ledger_ttl=settings.ledger_window,
     )
-    services.follow_up = executor.follow_up  # `later` schedules through the executor's jobs
-    live_rules = rules
+    traces, timeline = TraceStore(storage, window=settings.trace_window), Timeline()
     rule_processor = RuleProcessor(
-        lambda: live_rules.current, storage, executor, metrics, dry_run=settings.dry_run
+        lambda: rules.current,
+        storage,
+        executor,
+        metrics,
+        dry_run=settings.dry_run,
+        listeners=(traces.record, timeline.record),
+        job_listeners=(traces.record_job, timeline.record_job),
     )
     scheduler = Scheduler(storage, rule_processor.run_job)
-    traces, timeline = TraceStore(storage, window=settings.trace_window), Timeline()
-    for sink in (traces, timeline):
-        rule_processor.listeners.append(sink.record)
-        rule_processor.job_listeners.append(sink.record_job)
     auth = Authenticator(
         secrets=settings.secrets,
         hmac_keys=settings.hmac_keys,
@@ -138,10 +145,8 @@ def build_app(
     )
     receiver = Receiver(storage, auth, metrics, max_body=settings.max_body)
     worker = Worker(storage, processor or rule_processor, metrics, concurrency=settings.concurrency)
-    ticker = Ticker(storage, lambda: live_rules.current)
+    ticker = Ticker(storage, lambda: rules.current)
     engine = Engine(settings, storage, metrics, worker, rules, rule_processor, scheduler, services, ticker)
-    rules.listeners.append(lambda state: metrics.rules_reloaded(state.success, state.rules))
-    rules.listeners.append(lambda state: ticker.wake())  # a scheduled rule may have come or changed
     metrics.rules_reloaded(True, len(rules.current))
 
     async def healthz(request: Request) -> Response:

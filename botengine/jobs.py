@@ -97,6 +97,12 @@ class RequeueJob(_OfEvent):
     type: Literal["requeue"] = "requeue"
 
 
+def job_id(kind: str, plan: RunPlan, index: str, suffix: str = "") -> str:
+    """The id of a job running (part of) `plan`: fixed by the event, rule and action, so a
+    redelivered event schedules it once."""
+    return "\x1f".join((kind, plan.session, plan.event_id, plan.rule, index, suffix))
+
+
 JobRecord = RunJob | RequeueJob
 _JOBS: TypeAdapter[JobRecord] = TypeAdapter(Annotated[JobRecord, Field(discriminator="type")])
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -56,14 +56,16 @@ class RuleProcessor:
         metrics: Metrics | None = None,
         *,
         dry_run: bool = False,
+        listeners: Sequence[EventSink] = (),
+        job_listeners: Sequence[JobSink] = (),
     ) -> None:
         self.rules = rules
         self.storage = storage
         self.executor = executor
         self.metrics = metrics
         self.dry_run = dry_run
-        self.listeners: list[EventSink] = []
-        self.job_listeners: list[JobSink] = []
+        self.listeners = tuple(listeners)  # e.g. the dashboard's traces and charts
+        self.job_listeners = tuple(job_listeners)
 
     async def __call__(self, event: Incoming) -> str:
         parsed = parse_envelope(event.body)

@@ -54,7 +54,7 @@ class Services:
     http: httpx.AsyncClient | None = None  # for webhooks
     metrics: Metrics | None = None
     env: Mapping[str, str] = field(default_factory=dict)  # where `secrets.NAME` is looked up
-    follow_up: FollowUp | None = None  # schedules the actions of a `later`
+    follow_up: FollowUp | None = None  # schedules the actions of a `later` (FollowUps.schedule)
 
 
 @dataclass

@@ -47,6 +47,7 @@ from botengine.jobs import (
     Settled,
     decode_ledger,
     encode,
+    job_id,
     ledger_key,
 )
 from botengine.pacing import Pacer, Pacing
@@ -60,10 +61,6 @@ log = logging.getLogger("botengine.actions")
 _CONTINUES: frozenset[str] = frozenset({"done", "skipped", "dry-run"})  # the next action may run
 
 LEASE_MARGIN = 30.0  # a claim outlives the action's timeout by this much before another may take it
-
-
-def job_id(kind: str, plan: RunPlan, index: str, suffix: str = "") -> str:
-    return "\x1f".join((kind, plan.session, plan.event_id, plan.rule, index, suffix))
 
 
 @dataclass
@@ -352,29 +349,6 @@ class Executor:
         rest = plan.from_action(spec).model_copy(update={"unless": []})
         job = Job(job_id("run", plan, spec.index, suffix), time.time() + delay, encode(RunJob(plan=rest)))
         await self.storage.schedule(job)
-
-    # -- `later` --------------------------------------------------------------------------------
-
-    async def follow_up(
-        self, ctx: ActionContext, actions: tuple[ActionSpec, ...], after: float, unless: tuple[str, ...]
-    ) -> JSONDict:
-        """Schedule `actions` of the running rule to run in `after` seconds (the `later` action)."""
-        plan = ctx.plan
-        assert isinstance(plan, RunPlan)
-        follow = plan.model_copy(
-            update={
-                "actions": list(actions),
-                "results": dict(plan.results),
-                "attempts": {},
-                "errors": {},
-                "unless": list(unless),
-                "since": ctx.event.timestamp_ms / 1000,
-            }
-        )
-        due = time.time() + after
-        job = Job(job_id("later", plan, ctx.index), due, encode(RunJob(plan=follow)))
-        await self.storage.schedule(job)  # the same id on a redelivery: scheduled once
-        return {"due": datetime.fromtimestamp(due, UTC).isoformat(), "unless": list(unless)}
 
     # -- reporting ------------------------------------------------------------------------------
 

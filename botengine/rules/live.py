@@ -65,6 +65,7 @@ class LiveRules:
         *,
         debounce_ms: int = 50,
         env: Mapping[str, str] | None = None,
+        listeners: Sequence[Callable[[ReloadState], None]] = (),
     ) -> None:
         self.paths = tuple(paths)
         self.env = env  # where the rules' secrets are read (None: the process environment)
@@ -76,11 +77,16 @@ class LiveRules:
         self.state = ReloadState(initial.version, now, len(initial), True, now)
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
-        self.listeners: list[Callable[[ReloadState], None]] = []  # e.g. the metrics gauge
+        self.listeners = tuple(listeners)  # told after every reload attempt (the metrics gauge)
 
     @classmethod
     def open(
-        cls, rules_dir: Path | str, *, debounce_ms: int = 50, env: Mapping[str, str] | None = None
+        cls,
+        rules_dir: Path | str,
+        *,
+        debounce_ms: int = 50,
+        env: Mapping[str, str] | None = None,
+        listeners: Sequence[Callable[[ReloadState], None]] = (),
     ) -> LiveRules:
         """Load the directory or raise RulesError with every problem (the engine refuses to start)."""
         path = Path(rules_dir)
@@ -96,7 +102,8 @@ class LiveRules:
                     )
                 ]
             )
-        return cls([path], RuleSet.load([path], env), debounce_ms=debounce_ms, env=env)
+        rules = RuleSet.load([path], env)
+        return cls([path], rules, debounce_ms=debounce_ms, env=env, listeners=listeners)
 
     @property
     def current(self) -> RuleSet:
