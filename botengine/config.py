@@ -238,6 +238,22 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("max_body", "BOTENGINE_MAX_BODY", _size, "1MiB", "largest accepted request body", "--max-body"),
     Option(
+        "header_timeout",
+        "BOTENGINE_HEADER_TIMEOUT",
+        parse_duration,
+        "10s",
+        "a request's headers must arrive within this (408 and the connection closed otherwise)",
+        "--header-timeout",
+    ),
+    Option(
+        "body_timeout",
+        "BOTENGINE_BODY_TIMEOUT",
+        parse_duration,
+        "30s",
+        "a request's whole body must arrive within this once its headers did (408 otherwise)",
+        "--body-timeout",
+    ),
+    Option(
         "dedupe_window",
         "BOTENGINE_DEDUPE_WINDOW",
         parse_duration,
@@ -386,6 +402,8 @@ class Settings:
     allow_ips: tuple[Network, ...] = _default("allow_ips")
     trusted_proxies: tuple[Network, ...] = _default("trusted_proxies")
     max_body: int = _default("max_body")
+    header_timeout: float = _default("header_timeout")
+    body_timeout: float = _default("body_timeout")
     dedupe_window: float = _default("dedupe_window")
     max_queue: int = _default("max_queue")
     sync: Literal["full", "normal"] = _default("sync")

@@ -11,6 +11,9 @@ Every request gets an answer from this list, and no client input produces a 5xx:
     415 not a JSON content type           422 JSON, but not a valid envelope (names the field)
     503 queue full or storage unavailable, with Retry-After (the sender retries later)
 
+(Before a request reaches this endpoint, the server answers 408 to one whose headers or body come
+too slowly, and 431 to one whose headers are too large: http_server.py.)
+
 No rule runs here: the worker takes the event from the queue.
 
 This is a plain ASGI endpoint rather than a Starlette request/response function: it is the one

@@ -44,7 +44,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn  # the server only when serving: the other commands start faster without it
+    # the server only when serving: the other commands start faster without it
+    import uvicorn
+
+    from botengine.http_server import server_config
 
     given = vars(args)
     if args.rules is not None:
@@ -62,20 +65,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
         host = LOOPBACK
     app = build_app(settings)
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_config=None,
-        timeout_graceful_shutdown=int(settings.shutdown_grace) + 1,
-        server_header=False,
-        # botengine reads X-Forwarded-For itself, only from BOTENGINE_TRUSTED_PROXIES; uvicorn's
-        # default would trust it from loopback and let a local caller pick its own address
-        proxy_headers=False,
-    )
+    config = server_config(app, settings, host)
     base = f"http://{host}:{settings.port}"
     engine = app.state.engine
     log.info("listening on %s%s", base, settings.webhook_path)
