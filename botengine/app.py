@@ -159,6 +159,8 @@ def build_app(
             checks["storage"] = "ok"
         except StorageError as exc:
             checks["storage"] = str(exc)
+        # a stopped watcher means saved rules go unnoticed: not ready until it runs again
+        checks["rules_watcher"] = f"restarting: {rules.watcher_problem}" if rules.watcher_problem else "ok"
         ready = all(v == "ok" for v in checks.values())
         body: dict[str, object] = {"ready": ready, "checks": checks, "rules": rules.state.as_dict()}
         if not (settings.admin_token and _authorized(request, settings.admin_token)):

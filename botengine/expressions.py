@@ -10,6 +10,11 @@ field the data does not have is None, and so is a field of None (`media.mimetype
 message, `payload.replyTo.id` on a message that quotes nothing); `check` reports unknown fields
 of the named variables. Attribute access on anything else, and every method call, is refused.
 Parsed once at load time (`compile_expression`), evaluated per event.
+
+Work has a budget (`botengine.budget`): powers, products, repetition and format widths are checked
+before they run (`10**4000000` is refused at once), every step is counted, CPU time is the
+backstop. Over budget: BudgetExceededError, and the event goes to the dead-letter queue.
+`static_problems` tells `check` about a constant part that can never fit.
 """
 
 from __future__ import annotations
@@ -21,13 +26,19 @@ from typing import Any
 
 import simpleeval
 
-from botengine.errors import ExpressionError
+from botengine import budget
+from botengine.errors import BudgetExceededError, ExpressionError
 
 
 def _contains(haystack: Any, needle: Any) -> bool:
     if isinstance(haystack, str) and isinstance(needle, str):
         return needle.casefold() in haystack.casefold()
     return bool(needle in haystack)
+
+
+def _round(number: Any, ndigits: Any = None) -> Any:
+    budget.round_digits(ndigits)
+    return round(number, ndigits)
 
 
 def _startswith(text: Any, prefix: Any) -> bool:
@@ -51,7 +62,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "abs": abs,
     "min": min,
     "max": max,
-    "round": round,
+    "round": _round,
     "contains": _contains,
     "startswith": _startswith,
     "endswith": _endswith,
@@ -60,8 +71,28 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
 _CONSTANTS = {"True": True, "False": False, "None": None, "true": True, "false": False, "null": None}
 
 
+# simpleeval's own limits let `4000000 ** 4000000` through: ours are checked before the work
+_OPERATORS = {
+    **simpleeval.DEFAULT_OPERATORS,
+    ast.Add: budget.add,
+    ast.Mult: budget.multiply,
+    ast.Pow: budget.power,
+    ast.Mod: budget.modulo,
+}
+
+
 class _PlainEval(simpleeval.EvalWithCompoundTypes):  # type: ignore[misc]
-    """simpleeval where `x.y` is only ever a key lookup in a dict, and None when it is missing."""
+    """simpleeval where `x.y` is only ever a key lookup in a dict, and None when it is missing;
+    every step counted against the budget."""
+
+    def _eval(self, node: ast.AST) -> Any:
+        budget.tick()
+        return super()._eval(node)
+
+    def _eval_formattedvalue(self, node: ast.FormattedValue) -> Any:
+        if node.format_spec is not None:  # f"{x:>100000000}"
+            budget.check_format_spec(str(self._eval(node.format_spec)))
+        return super()._eval_formattedvalue(node)
 
     def _eval_attribute(self, node: ast.Attribute) -> Any:
         if node.attr.startswith("_"):
@@ -102,9 +133,14 @@ class Expression:
 
     def evaluate(self, variables: Mapping[str, Any]) -> Any:
         """The value for these variables; ExpressionError in plain words when it fails."""
-        evaluator = _PlainEval(functions=FUNCTIONS, names={**_CONSTANTS, **variables})
+        evaluator = _PlainEval(operators=_OPERATORS, functions=FUNCTIONS, names={**_CONSTANTS, **variables})
         try:
-            return evaluator.eval(self.source, previously_parsed=self.tree)
+            with budget.limit("the expression", budget.EXPRESSION_SECONDS):
+                return evaluator.eval(self.source, previously_parsed=self.tree)
+        except BudgetExceededError as exc:
+            raise BudgetExceededError(f"{exc}, in the expression {self.source!r}") from exc
+        except (simpleeval.IterableTooLong, simpleeval.NumberTooHigh) as exc:  # simpleeval's own limits
+            raise BudgetExceededError(f"{exc}, in the expression {self.source!r}") from exc
         except simpleeval.NameNotDefined as exc:
             raise ExpressionError(f"expression {self.source!r}: unknown variable {exc.name!r}") from exc
         except Exception as exc:  # any failure on this event's data is the expression's failure
@@ -170,3 +206,25 @@ def fields_read(expression: Expression) -> set[tuple[str, str]]:
             if isinstance(key, str):
                 found.add((node.value.id, key))
     return found
+
+
+def static_problems(expression: Expression) -> list[str]:
+    """Constant parts that can never be evaluated within the budget (for `check` warnings)."""
+    parts = (n for n in ast.walk(expression.tree) if isinstance(n, ast.BinOp))
+    return budget.constant_problems(parts, _constant)[:1]  # the outermost; inner ones repeat it
+
+
+def _constant(node: ast.AST) -> Any:
+    """The value of a constant part (numbers, text, + * ** %, unary minus) under the budget."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_constant(node.operand)
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        try:
+            return _OPERATORS[type(node.op)](_constant(node.left), _constant(node.right))
+        except BudgetExceededError:
+            raise
+        except (ArithmeticError, TypeError, ValueError) as exc:
+            raise budget.NotConstant from exc
+    raise budget.NotConstant

@@ -8,6 +8,9 @@ empty text (`{{ sender.name }}` for a sender without a name), and so does a fiel
 is not there (`{{ media.filename }}` on a message without media); a name that is no variable at
 all (`{{ sendr.name }}`) fails, and `check` reports it, with every unknown field of a known
 variable, before the rule first fires.
+
+Rendering has a budget (loop steps, sizes, CPU time: `template_limits.py`); over it,
+BudgetExceededError, and the event is dead-lettered with the reason.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 
-from botengine.errors import TemplateError
+from botengine import budget
+from botengine.errors import BudgetExceededError, TemplateError
+from botengine.template_limits import LimitedSandbox, collect, limit
+from botengine.template_limits import static_problems as _static_problems
 from botengine.urls import encode_component
 
 
@@ -79,17 +84,22 @@ class _Undefined(jinja2.ChainableUndefined):
         return self
 
 
-def _finalize(value: Any) -> Any:
+# Both finalizers take the context only so that Jinja never computes `{{ … }}` at compile time.
+
+
+@jinja2.pass_context
+def _finalize(context: Any, value: Any) -> Any:
     # a value that is none (a sender without a name) renders as nothing, not as "None"
     return "" if value is None else value
 
 
-def _url_component(value: Any) -> str:
+@jinja2.pass_context
+def _url_component(context: Any, value: Any) -> str:
     # a value inside a URL stays inside its path segment or query value (botengine/urls.py)
-    return encode_component(str(_finalize(value)))
+    return encode_component(str("" if value is None else value))
 
 
-_ENV = ImmutableSandboxedEnvironment(
+_ENV = LimitedSandbox(
     undefined=_Undefined,
     finalize=_finalize,
     autoescape=False,  # WhatsApp text and JSON bodies, not HTML
@@ -106,12 +116,15 @@ def is_template(text: str) -> bool:
 @lru_cache(maxsize=4096)
 def compile_template(text: str, url: bool = False) -> jinja2.Template:
     """The compiled template (for a URL: values encoded); TemplateError names the syntax mistake."""
+    env = _URL_ENV if url else _ENV
     try:
-        return (_URL_ENV if url else _ENV).from_string(text)
+        tree = limit(env.parse(text))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(
             f"template syntax error: {exc.message} (line {exc.lineno} of the template)"
         ) from exc
+    tree.set_environment(env)
+    return env.from_string(tree)
 
 
 def names_used(text: str) -> set[str]:
@@ -124,7 +137,9 @@ def names_used(text: str) -> set[str]:
         raise TemplateError(f"template syntax error: {exc.message}") from exc
 
 
+@lru_cache(maxsize=4096)
 def _parse(text: str) -> nodes.Template:
+    # for reading only (check's questions); the same text is often in many rules: parse it once
     try:
         return _ENV.parse(text)
     except jinja2.TemplateSyntaxError as exc:
@@ -168,24 +183,31 @@ def render_text(text: str, variables: Mapping[str, Any], *, url: bool = False) -
     """The rendered text; with `url`, every value percent-encoded as one URL component."""
     if not is_template(text):
         return text
-    try:
-        return compile_template(text, url).render(variables)
-    except TemplateError:
-        raise
-    except jinja2.UndefinedError as exc:
-        raise TemplateError(f"unknown variable in template: {exc.message}") from exc
-    except jinja2.exceptions.SecurityError as exc:
-        raise TemplateError(f"the template tried something unsafe: {exc}") from exc
-    except Exception as exc:  # a filter or operation failed on this event's data
-        raise TemplateError(f"template failed: {type(exc).__name__}: {exc}") from exc
+    with budget.limit("the template", budget.TEMPLATE_SECONDS) as spent:
+        try:
+            return collect(compile_template(text, url).generate(variables), spent)
+        except (TemplateError, BudgetExceededError):
+            raise
+        except jinja2.UndefinedError as exc:
+            raise TemplateError(f"unknown variable in template: {exc.message}") from exc
+        except jinja2.exceptions.SecurityError as exc:
+            raise TemplateError(f"the template tried something unsafe: {exc}") from exc
+        except Exception as exc:  # a filter or operation failed on this event's data
+            raise TemplateError(f"template failed: {type(exc).__name__}: {exc}") from exc
 
 
 def render(value: Any, variables: Mapping[str, Any]) -> Any:
     """Render every string inside `value` (strings, lists and mappings, recursively)."""
-    if isinstance(value, str):
-        return render_text(value, variables)
-    if isinstance(value, list):
-        return [render(item, variables) for item in value]
-    if isinstance(value, dict):
-        return {k: render(v, variables) for k, v in value.items()}
-    return value
+    with budget.limit("the template", budget.TEMPLATE_SECONDS):  # one budget for all of them
+        if isinstance(value, str):
+            return render_text(value, variables)
+        if isinstance(value, list):
+            return [render(item, variables) for item in value]
+        if isinstance(value, dict):
+            return {k: render(v, variables) for k, v in value.items()}
+        return value
+
+
+def static_problems(text: str) -> list[str]:
+    """What `check` can tell before any event: parts of the template that can never fit its budget."""
+    return _static_problems(_parse(text)) if is_template(text) else []

@@ -104,3 +104,45 @@ async def test_reload_endpoint_needs_the_admin_token_and_engine_refuses_bad_rule
     await app.state.engine.storage.close()
     with pytest.raises(RulesError):
         build_app(Settings(data_dir=tmp_path / "data2", rules_dir=rules_dir))
+
+
+async def test_the_watcher_restarts_after_its_directory_is_deleted(tmp_path: Path) -> None:
+    import shutil
+
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir()
+    (rules_dir / "r.yaml").write_text(ONE)
+    live = LiveRules.open(rules_dir)
+    await live.start()
+    try:
+        first = live.current.version
+        shutil.rmtree(rules_dir)  # a deploy that replaces the folder, an operator's slip
+        await eventually_async(lambda: live.watcher_problem, what="the watcher to notice")
+        assert "the rules directory" in live.watcher_problem
+        assert live.current.version == first  # the last good rules stay live meanwhile
+
+        rules_dir.mkdir()
+        (rules_dir / "r.yaml").write_text(TWO)
+        await eventually_async(lambda: not live.watcher_problem and len(live.current) == 2, timeout=20)
+        back = live.current.version
+        (rules_dir / "r.yaml").write_text(TWO.replace("reply: two", "reply: three"))  # later saves
+        await eventually_async(lambda: live.current.version != back, timeout=10, what="a later save")
+    finally:
+        await live.stop()
+
+
+async def test_a_load_that_crashes_keeps_the_last_good_rules_and_the_watcher(tmp_path: Path) -> None:
+    (tmp_path / "r.yaml").write_text(ONE)
+    live = LiveRules.open(tmp_path)
+    await live.start()
+    try:
+        # a template Jinja used to compute while loading (19 s, then a crash that killed the watcher)
+        heavy = TWO.replace("reply: two", "reply: '{{ 10**(10**7) }}'")
+        (tmp_path / "r.yaml").write_text(heavy)
+        await eventually_async(lambda: len(live.current) == 2, what="the heavy rule to load")
+        assert live.state.success and not live.watcher_problem
+        heavy_version = live.current.version
+        (tmp_path / "r.yaml").write_text(TWO)
+        await eventually_async(lambda: live.current.version != heavy_version, what="a later save to reload")
+    finally:
+        await live.stop()

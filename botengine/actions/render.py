@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from botengine import secrets, urls
 from botengine.actions.base import ACTIONS, ActionSpec, Params
-from botengine.errors import PermanentError, TemplateError
+from botengine.errors import BudgetExceededError, PermanentError, TemplateError
 from botengine.templating import is_template, render, render_text
 from botengine.types import JSONDict
 
@@ -78,6 +78,10 @@ def render_params(spec: ActionSpec, variables: Mapping[str, Any]) -> Params:
     return render_action(spec, variables).params
 
 
+def _kind_at(spec: ActionSpec) -> str:
+    return f"{spec.kind}, {spec.location}" if spec.location else spec.kind
+
+
 def _where(spec: ActionSpec) -> str:
     return f" ({spec.location})" if spec.location else ""
 
@@ -90,6 +94,8 @@ def _render_url(template: Any, variables: Mapping[str, Any], spec: ActionSpec) -
         url = render_text(template, variables, url=True)
     except TemplateError as exc:
         raise PermanentError(f"{spec.kind}{_where(spec)}: {exc}") from exc
+    except BudgetExceededError as exc:  # the reason first: `dlq list` shows the start of it
+        raise BudgetExceededError(f"{exc} ({_kind_at(spec)})") from exc
     if not urls.same_origin(template, url):  # `check` refuses such templates; this is the backstop
         raise PermanentError(
             f"{spec.kind}{_where(spec)}: the URL's scheme and host must be written out in the rule; "
@@ -103,3 +109,5 @@ def _render(value: Any, variables: Mapping[str, Any], spec: ActionSpec) -> Any:
         return render(value, variables)
     except TemplateError as exc:
         raise PermanentError(f"{spec.kind}{_where(spec)}: {exc}") from exc
+    except BudgetExceededError as exc:  # not the action's failure: the event is dead-lettered
+        raise BudgetExceededError(f"{exc} ({_kind_at(spec)})") from exc

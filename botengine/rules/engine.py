@@ -4,10 +4,17 @@ An event meets only its candidate rules (indexed by event type, exact and wildca
 `text:` regexes are searched in one RE2 Set pass; each candidate's compiled pattern runs only to
 confirm a hit and read its named groups. Per rule, in file order: triggers, paused, cooldown,
 then `stop`. A `RuleSet` never changes once built, so swapping one in is atomic.
+
+The triggers of one event have a time budget in total (`budget.EVENT_SECONDS`, on top of each
+expression's and regex's own), and a long evaluation gives other tasks a turn every few
+milliseconds, so /healthz and the webhook keep answering. Over budget: BudgetExceededError,
+naming the rule, and the worker dead-letters the event with that reason.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,8 +22,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
+from botengine import budget
 from botengine.actions import Capability, RuleRun, capabilities_of
-from botengine.errors import ExpressionError, RulesError
+from botengine.errors import BudgetExceededError, ExpressionError, RulesError
 from botengine.events import EventView
 from botengine.rules.globs import is_glob
 from botengine.rules.loader import CompiledRule, InlineTest, load
@@ -26,6 +34,8 @@ from botengine.rules.triggers import MatchContext
 from botengine.rules.variables import variables_of
 from botengine.storage import Storage
 from botengine.storage.keys import key
+
+_YIELD_EVERY = 0.005  # seconds of evaluation before other tasks get a turn
 
 Outcome = Literal["matched", "failed", "paused", "cooldown", "disabled", "stopped", "error"]
 
@@ -174,21 +184,32 @@ class RuleSet:
             screened, hits = candidates.regex_set.members, candidates.regex_set.matching(view.text)
         stopped_by: str | None = None
         ctx = MatchContext(view, storage, now, get_variables, screened, hits)
+        clock = _Clock()
         for rule in candidates.rules:
             if stopped_by is not None:
                 reason = f"rule {stopped_by!r} has stop: true"
                 result.trace.append(TraceEntry(rule.name, "stopped", reason=reason, location=rule.location))
                 continue
             ctx.groups = {}
-            # the synchronous triggers first, without a coroutine per rule: most rules stop here
-            entry = self._sync_checks(rule, ctx)
-            if entry is None:
-                entry = await self._rest(rule, ctx, storage, now, dry_run)
+            try:
+                # the synchronous triggers first, without a coroutine per rule: most rules stop here
+                entry = self._sync_checks(rule, ctx)
+                if entry is None:
+                    clock.pause()  # storage reads: other tasks run meanwhile, not our time
+                    entry = await self._rest(rule, ctx, storage, now, dry_run)
+                    clock.resume()
+                if clock.step():  # a plain call: a coroutine per rule would cost more than the rule
+                    await clock.turn()
+            except BudgetExceededError as exc:
+                # the reason first: `dlq list` shows the start of it, and a location can be long
+                raise BudgetExceededError(f"{exc} (rule {rule.name!r}, {rule.location})") from exc
             result.trace.append(entry)
             if entry.matched:
                 run_vars = {**get_variables(), **ctx.groups}
                 if rule.state_reads:
+                    clock.pause()
                     run_vars.update(await ctx.read_state(rule.state_reads))
+                    clock.resume()
                 result.matches.append(RuleRun(rule.name, rule.actions, run_vars, rule.retry))
                 if rule.stop:
                     stopped_by = rule.name
@@ -253,3 +274,34 @@ class RuleSet:
         when = datetime.fromtimestamp(float(held), UTC) if isinstance(held, int | float) else None
         reason = f"in cooldown until {when:%Y-%m-%d %H:%M:%S} UTC" if when else "in cooldown"
         return TraceEntry(rule.name, "cooldown", "cooldown", reason, rule.location)
+
+
+class _Clock:
+    """The time one event's evaluation spends on the loop, with a turn for others now and then."""
+
+    __slots__ = ("_since", "_spent", "_turn")
+
+    def __init__(self) -> None:
+        self._since = self._turn = time.perf_counter()
+        self._spent = 0.0
+
+    def pause(self) -> None:
+        self._spent += time.perf_counter() - self._since
+
+    def resume(self) -> None:
+        self._since = time.perf_counter()
+
+    def step(self) -> bool:
+        """After each rule: over the event's budget (raises)? Time to let other tasks run?"""
+        now = time.perf_counter()
+        if self._spent + now - self._since > budget.EVENT_SECONDS:
+            raise BudgetExceededError(
+                f"the triggers took more than {budget.EVENT_SECONDS:g} s for this event in total"
+            )
+        return now - self._turn > _YIELD_EVERY
+
+    async def turn(self) -> None:
+        self.pause()
+        await asyncio.sleep(0)
+        self._turn = time.perf_counter()
+        self.resume()

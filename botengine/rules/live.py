@@ -11,6 +11,10 @@ the version it started with. An invalid set is logged with file:line and the las
 live ("rules fixed" is logged once a later save loads); `state` says which version is loaded,
 when, and the last error. A file that lost rules and looks emptied or cut short by a save that
 did not finish keeps its previous rules (guard.py), with a warning naming it.
+
+The watcher is supervised: if it stops (the rules directory was deleted, the system ran out of
+file watches, a bug), it is started again after a growing pause, the rules are loaded once more
+for what changed meanwhile, and `watcher_problem` says what happened until then (/readyz shows it).
 """
 
 from __future__ import annotations
@@ -77,6 +81,7 @@ class LiveRules:
         self.state = ReloadState(initial.version, now, len(initial), True, now)
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
+        self.watcher_problem = ""  # why the watcher is being restarted; empty while it watches
         self.listeners = tuple(listeners)  # told after every reload attempt (the metrics gauge)
 
     @classmethod
@@ -114,8 +119,12 @@ class LiveRules:
         now = time.time()
         try:
             rules = RuleSet.load(self.paths, self.env)
-        except RulesError as exc:
-            problems = tuple(str(p) for p in exc.problems)
+        except Exception as exc:  # RulesError, or a bug: either way the last good set stays live
+            if isinstance(exc, RulesError):
+                problems = tuple(str(p) for p in exc.problems)
+            else:
+                log.exception("loading the rules failed unexpectedly")
+                problems = (f"the rules could not be loaded: {type(exc).__name__}: {exc}",)
             self.state = replace(self.state, success=False, attempted_at=now, problems=problems)
             for line in problems:
                 log.error("rules not reloaded: %s", line)
@@ -162,7 +171,7 @@ class LiveRules:
         """Start watching the rules paths (and their lists/) for changes."""
         if self._task is None:
             self._stop.clear()
-            self._task = asyncio.create_task(self._watch(), name="rules-watch")
+            self._task = asyncio.create_task(self._supervise(), name="rules-watch")
             # Let the task run up to its first wait: the watcher is registered by then. A save
             # that landed between the first load and that moment is caught by one more load.
             for _ in range(2):
@@ -177,14 +186,52 @@ class LiveRules:
                 await self._task
             self._task = None
 
+    async def _supervise(self) -> None:
+        """Run the watcher; when it stops with an error, say so and start it again."""
+        pause = _FIRST_PAUSE
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                await self._watch()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                problem = _describe(exc)
+                if problem != self.watcher_problem:
+                    log.error("the rules watcher stopped (it restarts): %s", problem)
+                self.watcher_problem = problem
+            if time.monotonic() - started > _LAST_PAUSE * 4:
+                pause = _FIRST_PAUSE  # it ran fine for a while: a new failure starts over
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), pause)
+            pause = min(pause * 2, _LAST_PAUSE)
+
     async def _watch(self) -> None:
         from watchfiles import awatch
 
+        for path in self.paths:
+            if not path.is_dir():
+                raise FileNotFoundError(f"the rules directory {path} is gone")
+        if self.watcher_problem:  # back after a stop: load what changed meanwhile
+            await asyncio.to_thread(self.reload)
+            log.info("the rules watcher is running again")
+            self.watcher_problem = ""
         async for _changes in awatch(
             *self.paths, debounce=self.debounce_ms, step=20, stop_event=self._stop, recursive=True
         ):
             # a load reads a few files; run it off the event loop so events keep flowing
             await asyncio.to_thread(self.reload)
+            for path in self.paths:
+                if not path.is_dir():  # a watch on a deleted directory hears nothing ever again
+                    raise FileNotFoundError(f"the rules directory {path} was deleted")
+
+
+_FIRST_PAUSE = 0.2  # seconds before restarting a stopped watcher; doubles up to _LAST_PAUSE
+_LAST_PAUSE = 5.0
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, FileNotFoundError) else f"{type(exc).__name__}: {exc}"
 
 
 def _texts(files: Sequence[Path]) -> dict[str, str]:

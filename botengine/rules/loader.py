@@ -27,6 +27,7 @@ from botengine.actions import ACTIONS, ActionSpec
 from botengine.durations import parse_duration
 from botengine.errors import ExpressionError, FileRefusedError, TemplateError
 from botengine.expressions import FUNCTIONS, compile_expression, fields_read, unknown_functions
+from botengine.expressions import static_problems as expression_problems
 from botengine.retry import RetryPolicy
 from botengine.rules import reachability
 from botengine.rules.guard import file_warnings
@@ -40,11 +41,13 @@ from botengine.rules.yamlfile import Mark, MarkedDict, YamlSyntaxError, load_yam
 from botengine.templating import fields_used as _fields_used
 from botengine.templating import is_template
 from botengine.templating import names_used as _names_used
+from botengine.templating import static_problems as template_problems
 from botengine.textlists import TextList, parse_list, read_list
 from botengine.ticks import TICK_EVENT
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _URL_HINT = "keep the host in the rule; a token goes in headers: {Authorization: ...}"
+_LIMITS_HINT = "every event that reaches it would go to the dead-letter queue (docs/rules.md, Limits)"
 
 
 @dataclass(frozen=True)
@@ -387,6 +390,10 @@ class _FileLoader:
             self.problem(mark, f"{prefix}expr: unknown function {name!r}", did_you_mean(name, FUNCTIONS))
         for message, hint in reachability.unknown_fields(fields_read(expression), FIELDS, groups):
             self.problem(mark, f"{prefix}expr: {message}", hint)
+        for problem in expression_problems(expression):
+            self.problem(
+                mark, f"{prefix}expr: it cannot run within its limits: {problem}", _LIMITS_HINT, warning=True
+            )
 
     # -- actions --------------------------------------------------------------------------------
 
@@ -587,6 +594,9 @@ class _FileLoader:
             for message, hint in reachability.unknown_fields(fields_of(text), FIELDS, self.own_names):
                 self.problem(mark, f"{prefix}{name}: {message}", hint)
                 ok = False
+            for limit in template_problems(text):
+                message = f"{prefix}{name}: the template cannot run within its limits: {limit}"
+                self.problem(mark, message, _LIMITS_HINT, warning=True)
             in_url = len(loc) == 1 and loc[0] in ACTIONS[name].url_params and is_template(text)
             if in_url and (problem := urls.template_problem(text)):
                 self.problem(mark, f"{prefix}{name}: {loc[0]}: {problem}", _URL_HINT)

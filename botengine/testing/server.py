@@ -1,14 +1,21 @@
-"""Run an ASGI app over real HTTP on a loopback port, in a background thread."""
+"""Run an ASGI app over real HTTP on a loopback port, in a background thread, or the whole engine
+as a subprocess (`start_engine`)."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
+import subprocess
+import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 
 from botengine.testing.waiting import eventually
@@ -53,3 +60,35 @@ def serve_in_thread(
     finally:
         server.should_exit = True
         thread.join(timeout)
+
+
+def start_engine(
+    rules_dir: Path,
+    data_dir: Path,
+    log_path: Path,
+    *,
+    port: int,
+    extra: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    timeout: float = 20.0,
+) -> subprocess.Popen[bytes]:
+    """`botengine serve` in a subprocess on 127.0.0.1:`port`, once it answers /healthz.
+
+    The engine's BOTENGINE_* settings come from `env` only (the caller's shell never leaks in);
+    its output goes to `log_path`. RuntimeError, with the end of the log, when it does not start.
+    """
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("BOTENGINE_")}
+    command = [sys.executable, "-m", "botengine", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--data-dir", str(data_dir), "--rules", str(rules_dir), *extra]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=log, env={**clean, **(env or {})})  # noqa: S603 - our own command
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.05)
+    process.kill()
+    process.wait(10)
+    raise RuntimeError(f"the engine did not start: {log_path.read_text(errors='replace')[-400:]}")
