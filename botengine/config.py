@@ -8,90 +8,16 @@ would show in `ps`) or from rules files.
 
 from __future__ import annotations
 
-import ipaddress
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
 from botengine.durations import parse_duration
 from botengine.errors import ConfigError
+from botengine.option import Network, Option, choice, networks, size, words, yes_no
 from botengine.secrets import Declared, parse_declaration
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def _networks(text: str) -> tuple[Network, ...]:
-    nets = []
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        try:
-            nets.append(ipaddress.ip_network(part, strict=False))
-        except ValueError as exc:
-            raise ValueError(f"{part!r} is not an IP address or CIDR range") from exc
-    return tuple(nets)
-
-
-def _words(text: str) -> tuple[str, ...]:
-    return tuple(filter(None, (p.strip() for p in text.split(","))))
-
-
-def _size(text: str) -> int:
-    text = text.strip().lower()
-    for suffix, factor in (("kib", 1024), ("mib", 1 << 20), ("kb", 1000), ("mb", 1_000_000), ("b", 1)):
-        if text.endswith(suffix):
-            return int(float(text[: -len(suffix)]) * factor)
-    return int(text)
-
-
-def _bool(text: str) -> bool:
-    if text.strip().lower() in ("1", "true", "yes", "on"):
-        return True
-    if text.strip().lower() in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError(f"{text!r} is not a yes/no value (use true or false)")
-
-
-@dataclass(frozen=True)
-class _Choice:
-    """A parser that accepts one of a few words, and can say which (for --help and the README)."""
-
-    choices: tuple[str, ...]
-
-    def __call__(self, text: str) -> str:
-        if text not in self.choices:
-            raise ValueError(f"{text!r} is not one of {', '.join(self.choices)}")
-        return text
-
-
-def _choice(*choices: str) -> _Choice:
-    return _Choice(choices)
-
-
-@dataclass(frozen=True)
-class Option:
-    """One setting: `flag` is None for secrets, which come from the environment only."""
-
-    name: str
-    env: str
-    parse: Callable[[str], Any]
-    default: str
-    help: str
-    flag: str | None = None
-    is_switch: bool = False
-
-    @property
-    def choices(self) -> tuple[str, ...]:
-        """The values allowed, when there are only a few (listed in --help and the README)."""
-        return self.parse.choices if isinstance(self.parse, _Choice) else ()
-
-    @property
-    def described(self) -> str:
-        """The help text, with the values allowed when there are only a few."""
-        if not self.choices:
-            return self.help
-        return f"{self.help} (one of: {', '.join(self.choices)})"
-
 
 OPTIONS: tuple[Option, ...] = (
     Option(
@@ -146,7 +72,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "role",
         "BOTENGINE_ROLE",
-        _choice("all", "receiver", "worker"),
+        choice("all", "receiver", "worker"),
         "all",
         "receiver: accept webhooks only; worker: run the rules only; all: both (scale them apart on Redis)",
         "--role",
@@ -154,7 +80,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "dry_run",
         "BOTENGINE_DRY_RUN",
-        _bool,
+        yes_no,
         "false",
         "log every action instead of performing it",
         "--dry-run",
@@ -171,14 +97,14 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "secrets",
         "BOTENGINE_SECRET",
-        _words,
+        words,
         "",
         "webhook secret(s), comma-separated; accepted as ?secret= or X-Webhook-Secret",
     ),
     Option(
         "hmac_keys",
         "BOTENGINE_HMAC_KEY",
-        _words,
+        words,
         "",
         "key(s) for the X-Webhook-Hmac signature (HMAC-SHA512 of the body), comma-separated",
     ),
@@ -223,7 +149,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "allow_ips",
         "BOTENGINE_ALLOW_IPS",
-        _networks,
+        networks,
         "",
         "if set, only these addresses/CIDRs may post events",
         "--allow-ips",
@@ -231,12 +157,12 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "trusted_proxies",
         "BOTENGINE_TRUSTED_PROXIES",
-        _networks,
+        networks,
         "",
         "proxies whose X-Forwarded-For and X-Forwarded-Proto are believed",
         "--trusted-proxies",
     ),
-    Option("max_body", "BOTENGINE_MAX_BODY", _size, "1MiB", "largest accepted request body", "--max-body"),
+    Option("max_body", "BOTENGINE_MAX_BODY", size, "1MiB", "largest accepted request body", "--max-body"),
     Option(
         "header_timeout",
         "BOTENGINE_HEADER_TIMEOUT",
@@ -272,7 +198,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "sync",
         "BOTENGINE_SYNC",
-        _choice("full", "normal"),
+        choice("full", "normal"),
         "full",
         "full: survive power loss; normal: survive a crash of the process",
         "--sync",
@@ -320,7 +246,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "retry_policy",
         "BOTENGINE_RETRY_POLICY",
-        _choice("exponential", "linear", "constant"),
+        choice("exponential", "linear", "constant"),
         "exponential",
         "how waits between retries of a failed action grow",
         "--retry-policy",
@@ -352,7 +278,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "log_json",
         "BOTENGINE_LOG_JSON",
-        _bool,
+        yes_no,
         "false",
         "log JSON lines instead of text",
         "--log-json",
@@ -361,7 +287,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "log_level",
         "BOTENGINE_LOG_LEVEL",
-        _choice("debug", "info", "warning", "error"),
+        choice("debug", "info", "warning", "error"),
         "info",
         "log level",
         "--log-level",
