@@ -108,7 +108,7 @@ def reference() -> str:
     ]
     for name, trigger in TRIGGERS.items():
         out.append(f"| `{name}` | {_cell(trigger.summary)} | `{_cell(trigger.example)}` |")
-    out += ["", *_event_types_section(), "", "## Actions (`do:`)", ""]
+    out += ["", *_event_types_section(), "", *_variables_section(), "", "## Actions (`do:`)", ""]
     out.append(
         "Options on every action: `retry:` (a retry policy), `timeout:` (e.g. `10s`), `as:` (a name "
         "later actions read the result under)."
@@ -121,6 +121,72 @@ def reference() -> str:
             out += [f"Asks of the engine: {asks}.", ""]
         out += _fields_table(kind.params)
     return "\n".join(out) + "\n"
+
+
+# Per variable: a template, and the sample event (examples/events/) docs/reference.md renders it on.
+_VARIABLE_EXAMPLES: dict[str, tuple[str, str]] = {
+    "text": ("message-text-private.json", "{{ text }}"),
+    "previous_text": ("wawp-docs/message.edited-3.json", "{{ previous_text }} → {{ text }}"),
+    "sender": ("message-text-group.json", "{{ sender.name }} {{ sender.number }} ({{ sender.kind }})"),
+    "chat": ("waha-schema/group.v2.join.json", "{{ chat.name }} {{ chat.id }} ({{ chat.kind }})"),
+    "me": ("waha-schema/message-lid-alt.json", "{{ me.name }} {{ me.phone }} {{ me.lid }}"),
+    "session": ("message-text-private.json", "{{ session }}"),
+    "event": ("message-reaction.json", "{{ event }}"),
+    "event_id": ("message-text-private.json", "{{ event_id }}"),
+    "message_id": ("wawp-docs/message.edited-3.json", "{{ message_id }}"),
+    "from_me": ("message-from-me.json", "{{ from_me }}"),
+    "ack": ("message-ack-read.json", "{{ ack }}"),
+    "ack_name": ("message-ack-read.json", "{{ ack_name }}"),
+    "emoji": ("message-reaction.json", "{{ emoji }}"),
+    "reaction": ("message-reaction.json", "{{ reaction.emoji }} on {{ reaction.message_id }}"),
+    "media": ("waha-schema/message-voice-note.json", "{{ media.mimetype }}"),
+    "quoted": ("waha-schema/message-voice-note.json", "{{ quoted.sender }}: {{ quoted.text }}"),
+    "location": (
+        "wawp-docs/message-11.json",
+        "{{ location.latitude }},{{ location.longitude }} {{ location.description }}",
+    ),
+    "vcards": ("wawp-docs/message-11.json", "{{ vcards | length }} card: {{ vcards[0] }}"),
+    "group": (
+        "group-participants-join.json",
+        "{{ group.action }} {{ group.participants }} by {{ group.by }}",
+    ),
+    "participants": ("waha-schema/group.v2.participants-join.json", "{{ participants | join(', ') }}"),
+    "participant": ("waha-schema/group.v2.participants-join.json", "{{ participant }}"),
+    "poll": ("waha-docs/poll.vote.json", "{{ poll.chosen | join(', ') }}"),
+    "call": ("waha-schema/call.received-video-group.json", "video={{ call.video }} group={{ call.group }}"),
+    "presence": ("waha-docs/presence.update.json", "{{ presence.state }}"),
+    "session_status": ("wawp-docs/session.status-5.json", "{{ session_status }}"),
+    "label": ("waha-schema/label.chat.added.json", "{{ label.name }} {{ label.color }}"),
+    "payload": ("wawp-docs/message-11.json", "{{ payload.source }} {{ payload.media.s3.Key }}"),
+    "metadata": ("message-text-private.json", "{{ metadata['user.email'] }}"),
+    "time": ("message-text-private.json", "{{ time }}"),
+}
+
+
+def _variables_section() -> list[str]:
+    from botengine.events import parse_envelope, view_of
+    from botengine.rules.variables import VARIABLES, variables_of
+    from botengine.templating import render_text
+
+    rows = [
+        "## Variables (templates and expressions)",
+        "",
+        "Each example is rendered on the sample event named (in `examples/events/`).",
+        "",
+        "| variable | holds | example | on | gives |",
+        "|---|---|---|---|---|",
+    ]
+    for name, meaning in VARIABLES.items():
+        sample, template = _VARIABLE_EXAMPLES.get(name, ("", ""))
+        shown = ""
+        if sample:
+            envelope = parse_envelope((ROOT / "examples" / "events" / sample).read_bytes())
+            assert not isinstance(envelope, list), sample
+            shown = render_text(template, variables_of(view_of(envelope)))
+        example = f"`{_cell(template)}`" if template else ""
+        on = f"`{sample}`" if sample else ""
+        rows.append(f"| `{name}` | {_cell(meaning)} | {example} | {on} | {_cell(shown)} |")
+    return rows
 
 
 def _event_types_section() -> list[str]:

@@ -2,8 +2,9 @@
 
 Wawp (and the WAHA engine under it) sends every event in one envelope; the payload differs per
 event type and per engine. The envelope is strict, the payload lenient (new event types and
-fields arrive over time). `EventView` flattens the payload into the few fields rules care about,
-whatever shape it came in.
+fields arrive over time). `EventView` flattens the payload into the fields rules care about,
+whatever shape it came in (the readers are in botengine/payloads.py and botengine/event_parts.py);
+everything else stays reachable as `payload`.
 
 Time units differ: the envelope `timestamp` is Unix milliseconds, `payload.timestamp` is seconds
 (float seconds in reactions).
@@ -19,7 +20,33 @@ from typing import Any
 from botengine.envelope import Envelope
 from botengine.envelope import EnvelopeProblem as EnvelopeProblem  # re-exported: older imports
 from botengine.envelope import parse_envelope as parse_envelope
-from botengine.jid import JidKind, jid_kind, jid_user, parse_message_id
+from botengine.event_parts import GROUP_ACTIONS as GROUP_ACTIONS
+from botengine.event_parts import (
+    Call,
+    Group,
+    Label,
+    Location,
+    Media,
+    Member,
+    Poll,
+    Presence,
+    Quoted,
+    Reaction,
+    vcards_of,
+)
+from botengine.event_types import EVENT_TYPES
+from botengine.jid import JidKind, jid_kind, jid_user, phone_jid
+from botengine.payloads import (
+    aliases_of,
+    chat_of,
+    from_me_of,
+    message_id_of,
+    message_of,
+    sender_name_of,
+    sender_of,
+    text,
+    text_of,
+)
 
 ACK_NAMES: dict[int, str] = {-1: "error", 0: "pending", 1: "sent", 2: "delivered", 3: "read", 4: "played"}
 # Every spelling of an ack level a rule or an engine may use, to its number.
@@ -29,47 +56,41 @@ ACK_LEVELS: dict[str, int] = {
     "device": 2,
 }
 
-GROUP_ACTIONS = ("join", "leave", "promote", "demote")
-_GROUP_ACTION_ALIASES = {"add": "join", "invite": "join", "remove": "leave", "left": "leave"}
-
 
 @dataclass(frozen=True, slots=True)
 class Party:
-    """A chat or a person: the full JID, its kind, and a display name when the event has one."""
+    """A chat or a person: the JID as the event gives it, its kind, a display name when the event
+    has one, and both forms of a person when known: `phone` (`…@c.us`) and `lid` (`…@lid`)."""
 
     id: str
     kind: JidKind
     name: str | None = None
+    phone: str | None = None
+    lid: str | None = None
 
     @property
     def number(self) -> str:
-        """The part of the JID before the `@` (the phone number for a contact)."""
-        return jid_user(self.id)
+        """The phone number (the part before the `@` of `phone`); for a chat that is no person,
+        or a person known only by `@lid`, the part before the `@` of `id`."""
+        return jid_user(self.phone or self.id)
+
+    @property
+    def forms(self) -> tuple[str, ...]:
+        """Every JID this chat or person is known by, the event's own first (for matching)."""
+        return tuple(dict.fromkeys(f for f in (self.id, self.phone, self.lid) if f))
+
+    @property
+    def shown(self) -> str:
+        """`215…@lid (447…@c.us)`: the JID with its other form, for traces and reasons."""
+        others = self.forms[1:]
+        return f"{self.id} ({', '.join(others)})" if others else self.id
 
 
-@dataclass(frozen=True, slots=True)
-class Media:
-    url: str | None
-    mimetype: str | None
-    filename: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Reaction:
-    """A reaction: `emoji` is '' and `removed` True when the person took their reaction back."""
-
-    emoji: str
-    removed: bool
-    message_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Group:
-    """A group event: who joined/left/was promoted/demoted, and by whom."""
-
-    id: str
-    participants: tuple[str, ...]
-    action: str | None
+def party(jid: str, name: str | None, phones: Mapping[str, str]) -> Party:
+    """A Party for `jid`, its other form taken from `phones` (lid → phone JID)."""
+    phone = phone_jid(jid) or phones.get(jid)
+    lid = jid if jid_kind(jid) == "lid" else next((lid for lid, p in phones.items() if p == phone), None)
+    return Party(jid, jid_kind(jid), name, phone, lid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +105,7 @@ class EventView:
     chat: Party
     sender: Party | None
     me: Party | None
-    message_id: str | None
+    message_id: str | None  # a message's id only: the message the event is about
     text: str
     from_me: bool
     media: Media | None
@@ -95,6 +116,16 @@ class EventView:
     message_time: datetime | None
     metadata: Mapping[str, Any] = field(default_factory=dict)
     payload: Mapping[str, Any] = field(default_factory=dict)
+    previous_text: str | None = None  # an edit's old text, a revoked message's text
+    quoted: Quoted | None = None
+    location: Location | None = None
+    vcards: tuple[str, ...] = ()
+    poll: Poll | None = None
+    call: Call | None = None
+    presence: Presence | None = None
+    session_status: str | None = None
+    label: Label | None = None
+    aliases: tuple[tuple[str, str], ...] = ()  # (lid, phone JID) pairs the event carries
 
     @property
     def time(self) -> datetime:
@@ -108,6 +139,14 @@ class EventView:
             return self.group.participants[0]
         return None
 
+    @property
+    def reply_chat(self) -> str:
+        """Where a reply goes: the chat, except that a reply to a Status post goes to its poster
+        (writing to `status@broadcast` would post a Status of our own)."""
+        if self.chat.kind == "status" and self.sender is not None:
+            return self.sender.id
+        return self.chat.id
+
 
 def delivery_gap(received_at: float, timestamp_ms: int) -> float:
     """Seconds from an event's own time to its arrival: 0 for a time ahead of ours (a sender's
@@ -119,127 +158,23 @@ def delivery_gap(received_at: float, timestamp_ms: int) -> float:
     return gap if 0.0 < gap < float("inf") else 0.0
 
 
-# --- reading untrusted payloads ------------------------------------------------------------------
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _dict(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _message_of(event_type: str, payload: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The message object inside a payload: revocations carry it in `after` (or `before`)."""
-    if event_type == "message.revoked":
-        return _dict(payload.get("after")) or _dict(payload.get("before"))
-    return payload
-
-
 def chat_id_of(event_type: str, payload: Mapping[str, Any]) -> str:
     """The full JID of the chat an event belongs to ('' when the payload names none).
 
     Used at ingest (to keep one chat's events in order) and by the view, so both agree.
     """
-    group = _dict(payload.get("group"))
-    if group_id := _str(group.get("id")):
-        return group_id
-    message = _message_of(event_type, payload)
-    if parsed := parse_message_id(message.get("id")):
-        return parsed.chat
-    sender = _str(message.get("from"))
-    recipient = _str(message.get("to"))
-    if message.get("fromMe") is True and recipient:
-        return recipient  # our own message: the chat is the person we wrote to
-    if sender:
-        return sender
-    for key in ("chatId", "id"):  # presence.update names the chat `id`; WAHA's group.join `chatId`
-        if (value := _str(message.get(key))) and "@" in value:
-            return value
-    return ""
-
-
-def _sender_of(
-    event_type: str, payload: Mapping[str, Any], chat: str, from_me: bool, me: Party | None
-) -> str | None:
-    message = _message_of(event_type, payload)
-    if from_me and me:
-        return me.id
-    for key in ("participant", "author", "senderId"):
-        if value := _str(message.get(key)):
-            return value
-    if presences := payload.get("presences"):
-        first = presences[0] if isinstance(presences, list) and presences else None
-        if value := _str(_dict(first).get("participant")):
-            return value
-    if jid_kind(chat) in ("contact", "lid"):
-        return chat
-    return _str(message.get("from"))
-
-
-def _sender_name(message: Mapping[str, Any], from_me: bool, me: Party | None) -> str | None:
-    if from_me and me:
-        return me.name
-    raw = _dict(message.get("_data"))
-    return _str(raw.get("notifyName")) or _str(message.get("notifyName")) or _str(message.get("pushName"))
-
-
-def _text_of(message: Mapping[str, Any]) -> str:
-    raw = _dict(message.get("_data"))
-    for value in (message.get("body"), message.get("caption"), raw.get("caption")):
-        if isinstance(value, str) and value:
-            return value
-    return ""
-
-
-def _media_of(message: Mapping[str, Any]) -> Media | None:
-    media = _dict(message.get("media"))
-    if message.get("hasMedia") is not True and not media:
-        return None
-    return Media(_str(media.get("url")), _str(media.get("mimetype")), _str(media.get("filename")))
+    return chat_of(event_type, payload)
 
 
 def _ack_of(message: Mapping[str, Any]) -> tuple[int | None, str | None]:
     ack = message.get("ack")
     if isinstance(ack, int) and not isinstance(ack, bool) and ack in ACK_NAMES:
         return ack, ACK_NAMES[ack]
-    name = _str(message.get("ackName"))
+    name = text(message.get("ackName"))
     if name and name.lower() in ACK_LEVELS:
         level = ACK_LEVELS[name.lower()]
         return level, ACK_NAMES[level]
     return None, None
-
-
-def _reaction_of(payload: Mapping[str, Any]) -> Reaction | None:
-    """Both shapes: WAHA's `reaction: {text, messageId}` and Wawp's plain `reaction` string."""
-    reaction = payload.get("reaction")
-    if isinstance(reaction, Mapping):
-        emoji = reaction.get("text")
-        target = _str(reaction.get("messageId"))
-    elif isinstance(reaction, str):
-        emoji, target = reaction, _str(payload.get("messageId"))
-    else:
-        return None
-    emoji = emoji if isinstance(emoji, str) else ""
-    return Reaction(emoji=emoji, removed=emoji == "", message_id=target)
-
-
-def _group_of(payload: Mapping[str, Any], chat: str) -> Group | None:
-    group = _dict(payload.get("group"))
-    group_id = _str(group.get("id")) or (chat if jid_kind(chat) == "group" else None)
-    raw_participants = payload.get("participants", payload.get("recipientIds"))
-    if not group_id or (raw_participants is None and "type" not in payload):
-        return None
-    participants: list[str] = []
-    for entry in raw_participants if isinstance(raw_participants, list) else []:
-        jid = _str(entry) or _str(_dict(entry).get("id"))
-        if jid:
-            participants.append(jid)
-    action = _str(payload.get("type"))
-    if action:
-        action = _GROUP_ACTION_ALIASES.get(action.lower(), action.lower())
-    return Group(id=group_id, participants=tuple(participants), action=action)
 
 
 def _seconds_to_time(value: object) -> datetime | None:
@@ -250,37 +185,91 @@ def _seconds_to_time(value: object) -> datetime | None:
 
 def view_of(envelope: Envelope) -> EventView:
     """Normalize an envelope into the view rules see. Never raises on odd payload shapes."""
-    payload = envelope.payload
-    message = _message_of(envelope.event, payload)
-    me = None
-    if envelope.me and envelope.me.id:
-        me = Party(envelope.me.id, jid_kind(envelope.me.id), envelope.me.pushName)
-    from_me = message.get("fromMe") is True
-    chat_id = chat_id_of(envelope.event, payload)
-    sender_id = _sender_of(envelope.event, payload, chat_id, from_me, me)
+    kind, payload = envelope.event, envelope.payload
+    message = message_of(kind, payload)
+    me_raw = envelope.me.model_dump() if envelope.me else {}
+    phones = dict(aliases_of(payload, me_raw))
+    me = party(envelope.me.id, envelope.me.pushName, phones) if envelope.me and envelope.me.id else None
+    from_me = from_me_of(message)
+    chat_id = chat_of(kind, payload)
+    sender_id = sender_of(kind, payload, chat_id, from_me, me.id if me else None)
     sender = None
     if sender_id:
-        sender = Party(sender_id, jid_kind(sender_id), _sender_name(message, from_me, me))
-    ack, ack_name = _ack_of(message) if envelope.event.startswith("message") else (None, None)
-    group = _group_of(payload, chat_id) if envelope.event.startswith("group") else None
+        name = me.name if from_me and me else sender_name_of(message)
+        sender = party(sender_id, name, phones)
+    group = Group.read(kind, payload, chat_id, me.id if me else None) if kind.startswith("group") else None
+    text_now, previous = text_of(kind, payload)
+    known = EVENT_TYPES.get(kind)
+    ack, ack_name = _ack_of(message) if kind.startswith("message") else (None, None)
     return EventView(
         id=envelope.id,
-        type=envelope.event,
+        type=kind,
         session=envelope.session,
         engine=envelope.engine,
         timestamp_ms=envelope.timestamp,
-        chat=Party(chat_id, jid_kind(chat_id)),
+        chat=party(chat_id, _chat_name(group, sender, chat_id, from_me), phones),
         sender=sender,
         me=me,
-        message_id=_str(message.get("id")) if not group else None,
-        text=_text_of(message),
+        message_id=message_id_of(kind, payload, known is not None and "message" in known.carries),
+        text=text_now,
+        previous_text=previous,
         from_me=from_me,
-        media=_media_of(message),
+        media=Media.read(message),
+        quoted=Quoted.read(message),
+        location=Location.read(message),
+        vcards=vcards_of(message),
         ack=ack,
         ack_name=ack_name,
-        reaction=_reaction_of(payload) if envelope.event == "message.reaction" else None,
-        group=group,
+        reaction=Reaction.read(payload) if kind == "message.reaction" else None,
+        group=_with_phones(group, phones),
+        poll=Poll.read(payload) if kind.startswith("poll.vote") else None,
+        call=Call.read(payload) if kind.startswith("call.") else None,
+        presence=Presence.read(payload) if kind == "presence.update" else None,
+        session_status=text(payload.get("status")) if kind == "session.status" else None,
+        label=Label.read(payload) if kind.startswith("label.") else None,
         message_time=_seconds_to_time(message.get("timestamp")),
         metadata=envelope.metadata or {},
         payload=payload,
+        aliases=tuple(phones.items()),
     )
+
+
+def _chat_name(group: Group | None, sender: Party | None, chat: str, from_me: bool) -> str | None:
+    """A group's subject, or the contact's own name in a private chat with them."""
+    if group is not None:
+        return group.subject
+    if sender is not None and sender.id == chat and not from_me:
+        return sender.name
+    return None
+
+
+def _with_phones(group: Group | None, phones: Mapping[str, str]) -> Group | None:
+    """The group with each member's other form filled from what the event says about them."""
+    if group is None or not phones:
+        return group
+    members = []
+    for member in group.members:
+        other = party(member.id, None, phones)
+        members.append(Member(member.id, member.role, member.phone or other.phone, member.lid or other.lid))
+    return Group(group.id, group.action, tuple(members), group.by, group.subject, group.description)
+
+
+__all__ = [
+    "ACK_LEVELS",
+    "ACK_NAMES",
+    "Call",
+    "EventView",
+    "Group",
+    "Label",
+    "Location",
+    "Media",
+    "Member",
+    "Party",
+    "Poll",
+    "Presence",
+    "Quoted",
+    "Reaction",
+    "chat_id_of",
+    "delivery_gap",
+    "view_of",
+]

@@ -1,7 +1,8 @@
 """WhatsApp JIDs: the kind of a chat from its suffix, and the parts of a message id.
 
 A contact and a group can share the digits before the `@`, so JIDs are always kept and compared
-whole; only the suffix decides the kind.
+whole; only the suffix decides the kind. A person may also appear under a privacy-masked `@lid`
+instead of their phone number's JID (botengine/identities.py keeps the two together).
 """
 
 from __future__ import annotations
@@ -39,6 +40,15 @@ def jid_user(jid: str | None) -> str:
     if not jid:
         return ""
     return jid.partition("@")[0]
+
+
+def phone_jid(jid: str | None) -> str | None:
+    """A contact's JID in the `@c.us` spelling rules use (NOWEB's `447…@s.whatsapp.net` and a
+    device suffix `447…:12@…` included); None for anything that is not a phone number's JID."""
+    if not jid or jid_kind(jid) != "contact":
+        return None
+    user = jid_user(jid).partition(":")[0]
+    return f"{user}@c.us" if user else None
 
 
 @dataclass(frozen=True, slots=True)

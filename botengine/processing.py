@@ -1,6 +1,6 @@
 """What the worker does with an event, and the scheduler with a job.
 
-    event (from the queue) ─► view ─► activity facts ─► rules (the live set) ─► executor
+    event (from the queue) ─► view ─► lid ↔ phone ─► activity facts ─► rules (the live set) ─► executor
     job (from the store)   ─► retry / follow-up: executor │ replay of an event: back in the queue
 
 One event is evaluated entirely by one version of the rules (read once, at the start). With
@@ -20,6 +20,7 @@ from botengine import activity
 from botengine.actions.executor import Executor
 from botengine.actions.plan import ActionOutcome, RunPlan, summary_of
 from botengine.events import EventView, parse_envelope, view_of
+from botengine.identities import Identities
 from botengine.jobs import RunJob, decode_job
 from botengine.metrics import Metrics
 from botengine.rules.engine import Evaluation, RuleSet
@@ -64,6 +65,7 @@ class RuleProcessor:
         self.executor = executor
         self.metrics = metrics
         self.dry_run = dry_run
+        self.identities = Identities(storage, learn=not dry_run)  # lid ↔ phone: a dry run only reads
         self.listeners = tuple(listeners)  # e.g. the dashboard's traces and charts
         self.job_listeners = tuple(job_listeners)
 
@@ -83,6 +85,7 @@ class RuleProcessor:
     ) -> Processed:
         """Evaluate and act on one event; `now` fixes the time rules see (tests, dry runs)."""
         rules = self.rules()  # once: the whole event sees one version
+        view = await self.identities.complete(view)  # a person matches in either of their forms
         if not self.dry_run and rules.follows_activity:
             await activity.record(self.storage, view)
         evaluation = await rules.evaluate(view, self.storage, now=now, dry_run=self.dry_run)

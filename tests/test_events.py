@@ -175,3 +175,28 @@ def test_message_id_parts() -> None:
     assert parsed is not None
     assert parsed.chat == "120363025912345678@g.us"
     assert parsed.participant == "447441429009@c.us"
+
+
+def test_objects_keyed_by_position_are_read_as_lists() -> None:
+    from botengine.payloads import as_list
+
+    assert as_list({"1": "b", "0": "a", "10": "k", "2": "c"}) == ["a", "b", "c", "k"]
+    assert as_list(["x"]) == ["x"]
+    assert as_list({"0": "a", "name": "n"}) == []  # a record, not a list
+    assert as_list({}) == [] and as_list("text") == [] and as_list(None) == []
+
+
+def test_participants_keyed_by_position_fill_the_group() -> None:
+    body = json.loads((SAMPLES / "wawp-docs" / "group.v2.leave-3.json").read_text())
+    body["payload"]["participants"] = {"1": "22222222222@c.us", "0": "11111111111@c.us"}
+    v = view_of(Envelope.model_validate_json(json.dumps(body)))
+    assert v.group is not None and v.group.participants == ("11111111111@c.us", "22222222222@c.us")
+
+
+def test_a_contact_in_noweb_spelling_has_its_c_us_form() -> None:
+    body = json.loads((SAMPLES / "message-text-private.json").read_text())
+    body["payload"].update(
+        {"from": "447441429009@s.whatsapp.net", "id": "false_447441429009@s.whatsapp.net_AB"}
+    )
+    v = view_of(Envelope.model_validate_json(json.dumps(body)))
+    assert v.sender is not None and v.sender.forms == ("447441429009@s.whatsapp.net", "447441429009@c.us")

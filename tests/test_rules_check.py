@@ -316,3 +316,26 @@ def test_the_catalogue_knows_every_sample_event_type() -> None:
 
     seen = {json.loads(p.read_text()).get("event") for p in SAMPLES.rglob("*.json")}
     assert seen - set(EVENT_TYPES) == {None}  # None: Wawp's lifecycle body names no event
+
+
+def test_payload_is_a_variable_and_the_fields_check_knows_every_record(tmp_path: Path) -> None:
+    body = (
+        "if:\n  expr: payload.isForwarded or payload['replyTo'] != None\n"
+        "do:\n  - reply: '{{ payload.location.description }} {{ quoted.text }} {{ group.by }}'\n"
+    )
+    assert problems(tmp_path, rule(body), warnings=True) == []
+
+
+def test_fields_are_the_keys_the_variables_have() -> None:
+    from botengine.events import parse_envelope, view_of
+    from botengine.rules.variables import FIELDS, variables_of
+    from tests.conftest import SAMPLES
+
+    seen: dict[str, set[str]] = {}
+    for path in SAMPLES.rglob("*.json"):
+        envelope = parse_envelope(path.read_bytes())
+        assert not isinstance(envelope, list)
+        for name, value in variables_of(view_of(envelope)).items():
+            if name in FIELDS and isinstance(value, dict):
+                seen.setdefault(name, set()).update(value)
+    assert {name: set(fields) for name, fields in FIELDS.items()} == seen

@@ -95,6 +95,8 @@ async def test_variables_are_plain_data(tmp_path: Path, storage: Storage) -> Non
         "name": "Alice",
         "number": "447441429009",
         "kind": "contact",
+        "phone": "447441429009@c.us",
+        "lid": None,
     }
 
 

@@ -27,14 +27,15 @@ class ReplyParams(Params):
 async def run_reply(params: ReplyParams, ctx: ActionContext) -> JSONDict:
     _check_length(params.text)
     event = ctx.event
-    if not event.chat.id:
+    if not event.reply_chat:
         raise PermanentError(f"event type {event.type!r} has no chat to reply to")
     reply_to = event.message_id if params.quote else None
-    return await wawp_of(ctx).send_text(event.session, event.chat.id, params.text, reply_to=reply_to)
+    # a reply to a Status post goes to its poster, not to status@broadcast (see EventView.reply_chat)
+    return await wawp_of(ctx).send_text(event.session, event.reply_chat, params.text, reply_to=reply_to)
 
 
 def preview_reply(params: ReplyParams, ctx: ActionContext) -> JSONDict:
-    return {"to": ctx.event.chat.id, "text": params.text, "quote": params.quote}
+    return {"to": ctx.event.reply_chat, "text": params.text, "quote": params.quote}
 
 
 REPLY = ActionKind(
@@ -42,7 +43,10 @@ REPLY = ActionKind(
     params=ReplyParams,
     run=run_reply,
     preview=preview_reply,
-    summary="Send a text to the chat the event came from, optionally quoting the message.",
+    summary=(
+        "Send a text to the chat the event came from (to its poster, for a Status post), optionally "
+        "quoting the message."
+    ),
     example="reply: \"Hello {{ sender.name or 'there' }}! How can I help?\"",
     shorthand="text",
     sends=True,

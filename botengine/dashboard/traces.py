@@ -63,13 +63,14 @@ class TraceStore:
         slot = trace_key(processed.received_at, view.session, view.id)
         variables = variables_of(view)
         variables["text"] = variables["text"][:_TEXT_SHOWN]
+        del variables["payload"]  # the whole event body: too big to keep per trace
         trace: JSONDict = {
             "key": slot,
             "event_id": view.id,
             "type": view.type,
             "session": view.session,
             "chat": view.chat.id,
-            "sender": view.sender.id if view.sender else "",
+            "sender": view.sender.shown if view.sender else "",  # both forms: found by either
             "text": view.text[:_TEXT_SHOWN],
             "received_at": processed.received_at,
             "event_time": view.timestamp_ms / 1000,

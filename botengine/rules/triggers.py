@@ -10,7 +10,7 @@ compile function and one `_register(...)` call below.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from botengine.errors import ExpressionError
 from botengine.event_types import Carry
-from botengine.events import ACK_LEVELS, ACK_NAMES, GROUP_ACTIONS, EventView
+from botengine.events import ACK_LEVELS, ACK_NAMES, GROUP_ACTIONS, EventView, Party
 from botengine.expressions import Expression, compile_expression
 from botengine.jid import JID_KINDS, JidKind
 from botengine.rules.dates import DateError, DateSpan, parse_span
@@ -179,6 +179,7 @@ class HoursWindow(BaseModel):
 
 
 Words = str | list[str]
+GroupAction = Literal["join", "leave", "promote", "demote", "update"]
 JidMatch = str | list[str] | InList | NotInList
 KeywordMatch = str | list[str] | InList
 Scalar = str | int | float | bool | None
@@ -254,11 +255,18 @@ def _chat(value: Any, ctx: CompileContext) -> Check:
     return Check("chat", check)
 
 
-def _jid_patterns(value: Any, ctx: CompileContext, what: str) -> tuple[Callable[[str], bool], str]:
-    """A matcher for full JIDs or glob patterns of them; lists come from `in:` (or `not_in:`)."""
+JidMatcher = Callable[[Iterable[str]], bool]
+
+
+def _jid_patterns(value: Any, ctx: CompileContext, what: str) -> tuple[JidMatcher, str]:
+    """A matcher for full JIDs or glob patterns of them; lists come from `in:` (or `not_in:`).
+
+    It is given every form a person is known by (`…@c.us` and `…@lid`): `in:` holds when one of
+    them is listed, `not_in:` when none is, whichever form the rule or the list was written in.
+    """
     if isinstance(value, NotInList):
         inside, _ = _jid_patterns(InList(**{"in": value.not_in}), ctx, what)
-        return (lambda jid: not inside(jid)), f"outside list {value.not_in!r}"
+        return (lambda forms: not inside(forms)), f"outside list {value.not_in!r}"
     if isinstance(value, InList):
         named = ctx.named_list(value.in_)
         entries = list(named.entries)
@@ -280,7 +288,16 @@ def _jid_patterns(value: Any, ctx: CompileContext, what: str) -> tuple[Callable[
                 f"write {entry}@c.us for a contact or {entry}@g.us for a group; a contact and a group "
                 "can share digits",
             )
-    return glob_matcher(entries), _short(label, 60)
+    one = glob_matcher(entries)
+
+    def matches(forms: Iterable[str]) -> bool:
+        return any(one(jid) for jid in forms)
+
+    return matches, _short(label, 60)
+
+
+def _who(party: Party | None) -> str:
+    return party.shown if party is not None and party.id else "(none)"
 
 
 @_register(
@@ -294,7 +311,8 @@ def _chat_id(value: Any, ctx: CompileContext) -> Check:
     matches, label = _jid_patterns(value, ctx, "chat_id")
 
     def check(m: MatchContext) -> str | None:
-        return None if matches(m.view.chat.id) else f"chat {m.view.chat.id or '(none)'} is not {label}"
+        chat = m.view.chat
+        return None if chat.id and matches(chat.forms) else f"chat {_who(chat)} is not {label}"
 
     return Check("chat_id", check)
 
@@ -306,8 +324,8 @@ def _sender(value: Any, ctx: CompileContext) -> Check:
     matches, label = _jid_patterns(value, ctx, "sender")
 
     def check(m: MatchContext) -> str | None:
-        sender = m.view.sender.id if m.view.sender else ""
-        return None if sender and matches(sender) else f"sender {sender or '(none)'} is not {label}"
+        sender = m.view.sender
+        return None if sender and matches(sender.forms) else f"sender {_who(sender)} is not {label}"
 
     return Check("sender", check)
 
@@ -323,21 +341,23 @@ def _participant(value: Any, ctx: CompileContext) -> Check:
     matches, label = _jid_patterns(value, ctx, "participant")
 
     def check(m: MatchContext) -> str | None:
-        people = m.view.group.participants if m.view.group else ()
-        # the rule is about the people who matched: `participants` (and `remove`) mean them
-        chosen = [p for p in people if matches(p)]
+        members = m.view.group.members if m.view.group else ()
+        # the rule is about the people who matched: `participants` (and `remove`) mean them, in
+        # the form the event gave them
+        chosen = [p.id for p in members if matches(dict.fromkeys(f for f in (p.id, p.phone, p.lid) if f))]
         if chosen:
             m.groups.update(participants=chosen, participant=chosen[0])
             return None
-        return f"participants {', '.join(people) or '(none)'} are not {label}"
+        people = ", ".join(p.id + (f" ({p.phone})" if p.phone and p.phone != p.id else "") for p in members)
+        return f"participants {people or '(none)'} are not {label}"
 
     return Check("participant", check)
 
 
 @_register(
     "action",
-    Literal["join", "leave", "promote", "demote"] | list[Literal["join", "leave", "promote", "demote"]],
-    "what happened in a group: join, leave, promote, demote",
+    GroupAction | list[GroupAction],
+    "what happened in a group: join, leave, promote, demote, update (subject, description…)",
     "action: join",
     needs="group",
 )

@@ -20,6 +20,7 @@ NAMESPACES = (
     "trace",  # recent evaluation traces for the dashboard
     "activity",  # per-chat facts that cancel follow-ups (last inbound message, read receipts)
     "poll",  # polls the bot sent, by message id, so votes can be matched by question
+    "identity",  # a person's @lid and phone-number JID, each to the other (botengine/identities.py)
 )
 
 _SEP = "\x1f"
