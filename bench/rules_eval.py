@@ -1,19 +1,25 @@
 """Rules evaluation: indexed evaluation vs a naive linear scan, regex Set vs re.search, load time.
 
-    .venv/bin/python bench/rules_eval.py
+    .venv/bin/python bench/rules_eval.py [--rounds 10]
 
-Prints median and p99 per event, and the ratios, all measured in the same run.
+The two sides of each comparison are timed ALTERNATELY, in interleaved rounds (engine then
+baseline, then baseline then engine, …), so a neighbour's load on a shared machine hits both
+sides alike. Each round gives a median per side and their ratio; the report shows the median
+ratio, the range of ratios over the rounds, and the 1-minute load average during the rounds.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
+import os
 import re
 import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from botengine.events import EventView, parse_envelope, view_of
@@ -71,30 +77,80 @@ def linear_re(patterns: list[re.Pattern[str]], text: str) -> list[int]:
     return [i for i, p in enumerate(patterns) if p.search(text)]
 
 
-async def timed(func: Callable[[], Awaitable[object]], runs: int) -> tuple[float, float]:
+async def timed(func: Callable[[], Awaitable[object]], runs: int) -> list[float]:
+    """`runs` timings of `func`, in microseconds."""
     samples = []
     for _ in range(runs):
         start = time.perf_counter_ns()
         await func()
         samples.append((time.perf_counter_ns() - start) / 1000)
-    samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.99) - 1]
+    return samples
 
 
-async def main() -> None:
+@dataclass
+class Duel:
+    """Two sides timed in alternate rounds; `ratio` is baseline / engine per round."""
+
+    engine: list[float] = field(default_factory=list)  # per-round medians, µs
+    baseline: list[float] = field(default_factory=list)
+    p99: list[float] = field(default_factory=list)  # the engine's per-round p99
+    load: list[float] = field(default_factory=list)  # 1-minute load average after each round
+
+    @property
+    def ratios(self) -> list[float]:
+        return [b / e for e, b in zip(self.engine, self.baseline, strict=True)]
+
+    def line(self) -> str:
+        ratios = self.ratios
+        return (
+            f"{statistics.median(self.engine):9.1f} {statistics.median(self.p99):9.1f} "
+            f"{statistics.median(self.baseline):10.1f} {statistics.median(ratios):7.1f}× "
+            f"{min(ratios):5.1f}–{max(ratios):<5.1f} load {min(self.load):.1f}–{max(self.load):.1f}"
+        )
+
+
+async def duel(
+    engine: Callable[[], Awaitable[object]],
+    baseline: Callable[[], Awaitable[object]],
+    rounds: int,
+    runs: int,
+    baseline_runs: int | None = None,
+) -> Duel:
+    result = Duel()
+    for round_ in range(rounds):
+        sides = [(engine, runs, True), (baseline, baseline_runs or runs, False)]
+        if round_ % 2:
+            sides.reverse()  # engine first, then baseline first: neither always gets the warm cache
+        for func, n, is_engine in sides:
+            samples = sorted(await timed(func, n))
+            if is_engine:
+                result.engine.append(statistics.median(samples))
+                result.p99.append(samples[max(int(len(samples) * 0.99) - 1, 0)])
+            else:
+                result.baseline.append(statistics.median(samples))
+        result.load.append(os.getloadavg()[0])
+    return result
+
+
+HEADER = "  median µs    p99 µs  baseline µs   ratio  range        load"
+
+
+async def main(rounds: int) -> None:
     event = view(make_event(text=BODY))
-    print("## spread over 20 event types: one message event, indexed vs naive linear scan")
-    header = ("rules", "candidates", "median µs", "p99 µs", "naive med", "naive p99", "ratio")
-    print(" ".join(f"{h:>10}" for h in header))
+    print(f"# {rounds} rounds per comparison, sides alternating; medians of the per-round medians")
+    print("\n## spread over 20 event types: one message event, indexed vs naive linear scan")
+    print(f"{'rules':>6} {'cands':>5}" + HEADER)
     for count in (10, 100, 1_000, 10_000):
         with tempfile.TemporaryDirectory() as tmp:
             rules = write(Path(tmp), spread_rules(count))
-        runs = 2000 if count <= 1000 else 300
-        med, p99 = await timed(lambda rules=rules: rules.evaluate(event, None, dry_run=True), runs)
-        nmed, np99 = await timed(lambda rules=rules: naive(rules, event), runs)
-        candidates = len(rules.candidates("message"))
-        cells = (f"{count}", f"{candidates}", f"{med:.1f}", f"{p99:.1f}", f"{nmed:.1f}", f"{np99:.1f}")
-        print(" ".join(f"{c:>10}" for c in cells) + f" {nmed / med:>9.1f}×")
+        runs = 300 if count <= 1000 else 40
+        result = await duel(
+            lambda rules=rules: rules.evaluate(event, None, dry_run=True),
+            lambda rules=rules: naive(rules, event),
+            rounds,
+            runs,
+        )
+        print(f"{count:>6} {len(rules.candidates('message')):>5} " + result.line())
 
     print("\n## 1,000 regex rules on the same event type (600-byte text): RE2 Set vs linear re.search")
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,17 +158,20 @@ async def main() -> None:
     patterns = [re.compile(rf"\b(order|invoice)\s*#?{i:04d}\b", re.IGNORECASE) for i in range(1000)]
     hit = view(make_event(text=BODY + " order #0421"))
     assert [r.rule for r in (await rules.evaluate(hit, None, dry_run=True)).matches] == ["re421"]
-    med, p99 = await timed(lambda: rules.evaluate(event, None, dry_run=True), 300)
-    hmed, hp99 = await timed(lambda: rules.evaluate(hit, None, dry_run=True), 300)
 
-    async def scan() -> object:
-        return linear_re(patterns, event.text)
+    async def scan(text: str = event.text) -> object:
+        return linear_re(patterns, text)
 
-    lmed, lp99 = await timed(scan, 100)
-    print(f"engine, no match:   median {med:8.1f} µs  p99 {p99:8.1f} µs")
-    print(f"engine, one match:  median {hmed:8.1f} µs  p99 {hp99:8.1f} µs")
-    print(f"linear re.search:   median {lmed:8.1f} µs  p99 {lp99:8.1f} µs")
-    print(f"ratio (linear / engine, no match): {lmed / med:.1f}×   (one match): {lmed / hmed:.1f}×")
+    print(f"{'':>12}" + HEADER)
+    for label, target in (("no match", event), ("one match", hit)):
+        result = await duel(
+            lambda target=target: rules.evaluate(target, None, dry_run=True),
+            lambda target=target: scan(target.text),
+            rounds,
+            60,
+            20,
+        )
+        print(f"{label:>12} " + result.line())
 
     print("\n## load + validate 1,000 rules (regex, keyword and template rules)")
     mixed = regex_rules(400) + spread_rules(600)
@@ -130,4 +189,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=10, help="alternate rounds per comparison")
+    asyncio.run(main(parser.parse_args().rounds))

@@ -59,7 +59,7 @@ class Budget:
             raise BudgetExceededError(
                 f"{self.what} ran more than {MAX_LOOP_STEPS:,} loop steps (nested loops multiply)"
             )
-        if self.steps % _TIME_EVERY == 0:
+        if self.steps // _TIME_EVERY != (self.steps - steps) // _TIME_EVERY:  # crossed a multiple
             self.check_time()
 
     def check_time(self) -> None:

@@ -60,29 +60,30 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         budget.tick()
-        _check_call(__obj, args, kwargs)
+        args = _check_call(__obj, args, kwargs)
         result = super().call(__context, __obj, *args, **kwargs)
         if isinstance(result, str):
             budget.check_size(result, len(result), "building")
         return result
 
 
-def _check_call(func: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
-    """Before a method call on text: would its result be too big?"""
+def _check_call(func: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Before a method call on text: would its result be too big? The arguments to call with."""
     target = getattr(func, "__wrapped__", func)  # the sandbox wraps str.format
     owner, name = getattr(target, "__self__", None), getattr(target, "__name__", "")
     if not isinstance(owner, str):
-        return
+        return args
+    if name == "join" and args:  # the items are counted and sized before they are joined
+        items = [str(item) for item in _loop(args[0])]
+        budget.check_size(owner, sum(map(len, items)) + len(owner) * len(items), "joining")
+        return (items, *args[1:])
     if name in _WIDTH_METHODS and args:
         budget.check_width(args[0])
     elif name in ("format", "format_map"):
         budget.check_format_string(owner, args, args[0] if name == "format_map" and args else kwargs)
     elif name == "replace" and len(args) >= 2:
         budget.check_size(owner, _replaced_size(owner, str(args[0]), str(args[1])), "replacing")
-    elif name == "join" and args:
-        items = [str(item) for item in args[0]] if isinstance(args[0], list | tuple) else None
-        if items is not None:
-            budget.check_size(owner, sum(map(len, items)) + len(owner) * len(items), "joining")
+    return args
 
 
 def _replaced_size(text: str, old: str, new: str) -> int:

@@ -188,3 +188,18 @@ async def test_contains_reads_a_list_file(tmp_path: Path) -> None:
     rules = ruleset(tmp_path, "rules:\n  - name: r\n    if: {contains: {in: banned}}\n    do: [{reply: x}]\n")
     assert await fired(rules, view(make_event(text="click this SPAM LINK now"))) == ["r"]
     assert await fired(rules, view(make_event(text="scampi and spam linkage"))) == []
+
+
+@pytest.mark.parametrize(
+    "pattern", ["*\\b", "+\\bW", "{0s<)z6!+5", "[[:alpha:]", "(?<=a", "\\", "[a-", "x{2,1}"]
+)
+@pytest.mark.parametrize("backtracking", [False, True])
+def test_malformed_patterns_are_refused_in_words_never_a_crash(pattern: str, backtracking: bool) -> None:
+    from botengine.rules.regex import RegexError
+
+    problem: RegexError | None = None
+    try:
+        compile_regex(pattern, backtracking=backtracking)
+    except RegexError as exc:
+        problem = exc
+    assert problem is None or (problem.message and problem.hint)

@@ -14,6 +14,7 @@ after `budget.REGEX_SECONDS`; the event then goes to the dead-letter queue.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -64,13 +65,15 @@ def _re2_reason(exc: Exception) -> str:
 def _python_reason(source: str, exc: Exception) -> str:
     """Python's `re` says what is wrong more plainly ("missing ), unterminated subpattern")."""
     try:
-        re.compile(source)
+        with warnings.catch_warnings():  # "possible nested set" and friends: not the point here
+            warnings.simplefilter("ignore")
+            re.compile(source)
     except re.error as python:
         return str(python)
     return str(exc)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=8)  # texts may be long: a few events' worth is enough
 def marked_text(text: str) -> str:
     """`text` with word boundaries marked, kept for the few searches of one event."""
     return mark(text)
@@ -91,30 +94,33 @@ class CompiledRegex:
         self.warning = ""
         self.marked = False
         self.pattern = source
-        try:
-            re2.compile(source, _options(case_sensitive))
-        except re2.error as exc:
-            self._backtracking(source, _re2_reason(exc), backtracking)
-            return
         self.engine = "re2"
-        try:
+        try:  # the common case first: one rewrite, one compile
             rewritten = rewrite(source, case_sensitive=case_sensitive)
             self._compiled: Any = re2.compile(rewritten.pattern, _options(case_sensitive))
         except (Unsupported, re2.error) as exc:
-            reason = str(exc) if isinstance(exc, Unsupported) else _re2_reason(exc)
-            self.warning = (
-                f"regex /{source}/: \\b, \\w, \\d and \\s match only ASCII letters and digits here ({reason})"
-            )
-            self._compiled = re2.compile(source, _options(case_sensitive))
+            self._fallback(source, exc, backtracking)
         else:
             self.pattern, self.marked = rewritten.pattern, rewritten.marked
+
+    def _fallback(self, source: str, exc: Exception, backtracking: bool) -> None:
+        """The rewrite failed: RE2 as written (ASCII \\b \\w, with a warning), or the backtracking engine."""
+        try:
+            self._compiled = re2.compile(source, _options(self.case_sensitive))
+        except re2.error as refused:
+            self._backtracking(source, _re2_reason(refused), backtracking)
+            return
+        reason = str(exc) if isinstance(exc, Unsupported) else _re2_reason(exc)
+        self.warning = (
+            f"regex /{source}/: \\b, \\w, \\d and \\s match only ASCII letters and digits here ({reason})"
+        )
 
     def _backtracking(self, source: str, reason: str, allowed: bool) -> None:
         """A pattern RE2 refused: run it on the backtracking engine only when the rule opts in."""
         flags = regex.V0 | (0 if self.case_sensitive else regex.IGNORECASE)
         try:
             self._compiled = regex.compile(source, flags)
-        except regex.error as exc:
+        except (regex.error, ValueError, IndexError) as exc:  # the package's parser can slip too
             raise RegexError(
                 f"the regex does not compile: {_python_reason(source, exc)}",
                 "check brackets and escape special characters with \\",
@@ -123,10 +129,9 @@ class CompiledRegex:
             raise RegexError(
                 f"the regex uses {reason}, which the safe regex engine cannot run: on some messages "
                 "it could take minutes and stall the whole bot",
-                "rewrite it without lookaround or backreferences (often two triggers do it: text: for "
-                "what must be there, expr: not contains(…) for what must not), or write "
-                f"text: {{pattern: '…', backtracking: true}} to run it on a slower engine that gives up "
-                f"after {budget.REGEX_SECONDS:g} s (the message then goes to the dead-letter queue)",
+                "rewrite it without lookaround or backreferences (a second trigger often does it), or "
+                "opt in with text: {pattern: '…', backtracking: true}: a slower engine that gives up "
+                f"after {budget.REGEX_SECONDS:g} s, sending that message to the dead-letter queue",
             )
         self.engine = "backtracking"
 

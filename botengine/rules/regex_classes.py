@@ -8,6 +8,7 @@ negated shorthand (`[^\\W\\d_]`, "letters") is computed once as explicit ranges.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -194,8 +195,10 @@ def _scanned_class(original: str, case_sensitive: bool) -> str:
     """
     python = re.sub(r"\\x\{([0-9A-Fa-f]+)\}", lambda m: f"\\U{int(m.group(1), 16):08X}", original)
     try:
-        compiled = re.compile(python, 0 if case_sensitive else re.IGNORECASE)
-    except re.error as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # "possible nested set": Python would read it otherwise
+            compiled = re.compile(python, 0 if case_sensitive else re.IGNORECASE)
+    except (re.error, FutureWarning) as exc:
         raise Unsupported(f"the class {original} ({exc})") from exc
     ranges: list[tuple[int, int]] = []
     for code in range(0x110000):

@@ -48,9 +48,12 @@ class Rewritten:
 def rewrite(source: str, *, case_sensitive: bool = False) -> Rewritten:
     """`source` (a pattern RE2 accepts) with Python's Unicode `\\b \\w \\d \\s`; Unsupported otherwise."""
     try:
-        return Rewritten(_Rewriter(source, False, case_sensitive).run(), False)
-    except _NeedsMarks:
-        return Rewritten(_Rewriter(source, True, case_sensitive).run(), True)
+        try:
+            return Rewritten(_Rewriter(source, False, case_sensitive).run(), False)
+        except _NeedsMarks:
+            return Rewritten(_Rewriter(source, True, case_sensitive).run(), True)
+    except (IndexError, ValueError) as exc:  # malformed (RE2 says how) or a rewrite bug: not fatal
+        raise Unsupported(str(exc) or type(exc).__name__) from exc
 
 
 def mark(text: str) -> str:
@@ -158,7 +161,7 @@ class _Rewriter:
             group = self.last_closed
             if repeats and group is not None and group.has_boundary and self.after_zw + group.lead > _MARKS:
                 raise Unsupported(r"a repeated group with \b where one ends and the next begins")
-            if self.last_atom == len(self.out) - 1:
+            if self.out and self.last_atom == len(self.out) - 1:
                 self.out[-1] = f"(?:{self.out[-1]})"
         nullable = text[0] in "*?" or text.startswith("{0")
         if self.after_non_boundary and self.last_atom == len(self.out) - 1:
