@@ -9,6 +9,7 @@ the kernel's pseudo-files under /proc and /sys, which look regular. Errors name 
 say why, never what it holds.
 
     path = inside(rules_dir, "lists/vip.txt")   # the resolved path, or FileRefusedError
+    found = find(rules_dir, "media/menu.jpg")   # …and its size, when it may be read
     data = read(rules_dir, "lists/vip.txt")     # its bytes, under the same checks
 """
 
@@ -16,61 +17,76 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 from botengine.errors import FileRefusedError
 
-MAX_BYTES = 16 << 20  # a list or pool past this is a mistake (or a trick), not a list
+MAX_BYTES = 16 << 20  # a list, pool or media file past this is a mistake (or a trick)
 _PSEUDO_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
+
+
+@dataclass(frozen=True)
+class Found:
+    path: Path  # resolved: every link followed
+    size: int
 
 
 def inside(folder: Path | str, name: Path | str) -> Path:
     """The real path of `name` (relative to `folder`), refused unless it lies inside `folder`."""
     root = Path(folder).resolve()
-    shown = Path(name)
+    shown = str(name)
     try:
-        path = (root / shown).resolve(strict=False)
-    except (OSError, RuntimeError) as exc:  # a link loop
-        raise FileRefusedError(f"{shown}: cannot follow its links ({exc})") from exc
+        path = (root / name).resolve(strict=False)
+    except (OSError, RuntimeError) as exc:  # a loop of links
+        raise FileRefusedError(f"{shown!r}: its links go round in a loop") from exc
     if not path.is_relative_to(root):
-        raise FileRefusedError(
-            f"{shown} leads outside the rules folder {root}: files the rules use must be inside it"
-        )
+        raise FileRefusedError(f"{shown!r} leads outside the rules folder (through a link or ..)")
     if any(path.is_relative_to(pseudo) for pseudo in _PSEUDO_ROOTS):
-        raise FileRefusedError(f"{shown} is a system file under {path.parts[1]}, not a rules file")
+        raise FileRefusedError(f"{shown!r} is a system file under /{path.parts[1]}, not a rules file")
     return path
 
 
+def find(folder: Path | str, name: Path | str) -> Found:
+    """Where `name` is and its size, when it is a plain file inside `folder` (not read: the
+    caller judges the size)."""
+    fd, found = _open(folder, name)
+    os.close(fd)
+    return found
+
+
 def read(folder: Path | str, name: Path | str) -> bytes:
-    """The bytes of `name` inside `folder` (see `inside`); FileRefusedError says why not."""
+    """The bytes of `name` inside `folder` (see the module docstring); FileRefusedError says why not."""
+    fd, found = _open(folder, name)
+    if found.size > MAX_BYTES:
+        os.close(fd)
+        raise FileRefusedError(f"{str(name)!r} is larger than {MAX_BYTES >> 20} MiB")
+    with os.fdopen(fd, "rb") as file:
+        try:
+            data = file.read(MAX_BYTES + 1)
+        except OSError as exc:
+            raise FileRefusedError(f"cannot read {str(name)!r}: {exc.strerror or exc}") from exc
+    if len(data) > MAX_BYTES:  # it grew since it was opened
+        raise FileRefusedError(f"{str(name)!r} is larger than {MAX_BYTES >> 20} MiB")
+    return data
+
+
+def _open(folder: Path | str, name: Path | str) -> tuple[int, Found]:
     path = inside(folder, name)
-    shown = Path(name)
+    shown = str(name)
     try:
         # O_NONBLOCK: opening a fifo must not wait for a writer; O_NOFOLLOW: the name was resolved
         # just now, so a link here means it was swapped in since
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
     except FileNotFoundError as exc:
-        raise FileRefusedError(f"{shown}: no such file") from exc
+        raise FileRefusedError(f"no file {shown!r} in the rules folder") from exc
     except OSError as exc:
-        raise FileRefusedError(f"{shown}: cannot read it ({exc.strerror or exc})") from exc
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
+        raise FileRefusedError(f"cannot read {shown!r}: {exc.strerror or exc}") from exc
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
         os.close(fd)
-        raise FileRefusedError(f"{shown} is {_kind(mode)}, not a plain file")
-    with os.fdopen(fd, "rb") as file:
-        try:
-            data = file.read(MAX_BYTES + 1)
-        except OSError as exc:
-            raise FileRefusedError(f"{shown}: cannot read it ({exc.strerror or exc})") from exc
-    if len(data) > MAX_BYTES:
-        raise FileRefusedError(f"{shown} is larger than {MAX_BYTES >> 20} MiB")
-    return data
-
-
-def check(folder: Path | str, name: Path | str) -> Path:
-    """The resolved path when `read` would succeed (for files read later, e.g. test events)."""
-    read(folder, name)
-    return inside(folder, name)
+        raise FileRefusedError(f"{shown!r} is {_kind(info.st_mode)}, not a plain file")
+    return fd, Found(path, info.st_size)
 
 
 def _kind(mode: int) -> str:

@@ -48,7 +48,7 @@ def test_a_list_linked_to_the_process_environment_leaks_nothing(tmp_path: Path) 
     assert reload.status_code == 422
     assert stranger.status_code == 200 and stranger.json() == {"ready": True, "problems": 2}
     errors = details.json()["rules"]["last_error"]
-    assert any("lists/env.txt leads outside the rules folder" in e for e in errors), errors
+    assert any("'lists/env.txt' leads outside the rules folder" in e for e in errors), errors
     assert any("no list named 'env'" in e for e in errors), errors
     everything = reload.text + stranger.text + details.text + engine.log.read_text(errors="replace")
     for name, value in SECRETS.items():
@@ -73,8 +73,8 @@ def test_links_inside_the_folder_are_fine_links_out_are_refused(tmp_path: Path) 
     (rules / "linked.yaml").symlink_to(outside / "shop.yaml")
     problems = [str(p) for p in load([rules]).errors]
     assert len(problems) == 2, problems
-    assert any("members.txt" in p and "leads outside the rules folder" in p for p in problems)
-    assert any("linked.yaml" in p and "leads outside the rules folder" in p for p in problems)
+    assert any("members.txt' leads outside the rules folder" in p for p in problems)
+    assert any("linked.yaml' leads outside the rules folder" in p for p in problems)
     assert not any("secret-member" in p for p in problems)
 
 
@@ -120,8 +120,8 @@ def test_a_pool_or_a_test_event_outside_the_folder_is_refused(tmp_path: Path) ->
     )
     problems = [str(p) for p in load([rules]).errors]
     assert len(problems) == 2, problems
-    assert any("the pool file events/../../environ.json leads outside" in p for p in problems)
-    assert any("event_file: events/peek.json leads outside" in p for p in problems)
+    assert any("pool: 'events/../../environ.json' leads outside" in p for p in problems)
+    assert any("event_file: 'events/peek.json' leads outside" in p for p in problems)
     assert not any("leaked" in p for p in problems)
 
 

@@ -70,7 +70,7 @@ def pool_codes(folder: Path, pool: str) -> tuple[str, ...]:
             changed = -1  # the read says why, in the same words as for every other file
         return _pool_codes(folder, pool, changed)
     except FileRefusedError as exc:
-        raise PermanentError(f"discount: the pool file {exc}") from exc
+        raise PermanentError(f"discount: pool: {exc}") from exc
 
 
 async def _new_code(params: DiscountParams, ctx: ActionContext, storage: Storage) -> str:

@@ -15,7 +15,8 @@ import mimetypes
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from botengine.errors import PermanentError
+from botengine import confined
+from botengine.errors import FileRefusedError, PermanentError
 from botengine.wawp import MediaFile
 
 MAX_UPLOAD = 16 * 1024 * 1024  # WhatsApp's limit for media; Wawp's docs say the same for video
@@ -60,16 +61,11 @@ def local_path(folder: Path, relative: str) -> Path:
     """The file `relative` names inside `folder`; PermanentError when it is not a readable file there."""
     if "\x00" in relative or PurePosixPath(relative).is_absolute() or Path(relative).is_absolute():
         raise PermanentError(f"{relative!r}: give a path relative to the rules folder, like media/menu.jpg")
-    root = folder.resolve()
     try:
-        path = (root / relative).resolve(strict=True)
-    except (OSError, RuntimeError) as exc:  # RuntimeError: a loop of links
-        raise PermanentError(f"no file {relative!r} in the rules folder {folder}") from exc
-    if not path.is_relative_to(root):
-        raise PermanentError(f"{relative!r} leads outside the rules folder (through a link or ..)")
-    if not path.is_file():
-        raise PermanentError(f"{relative!r} is not a file")
-    size = path.stat().st_size
+        found = confined.find(folder, relative)  # inside the folder, a plain file, not too big
+    except FileRefusedError as exc:
+        raise PermanentError(str(exc)) from exc
+    path, size = found.path, found.size
     if size > MAX_UPLOAD:
         raise PermanentError(
             f"{relative!r} is {size / 1048576:.1f} MiB; files up to {MAX_UPLOAD // 1048576} MiB are "
@@ -98,11 +94,11 @@ async def media_file(source: str, folder: Path, *, mimetype: str, filename: str 
         if problem := url_problem(source):
             raise PermanentError(problem)
         return MediaFile(mimetype=mimetype, filename=name, url=source)
-    path = local_path(folder, source)
+    local_path(folder, source)  # the checks, with the advice on size
     try:
-        data = await asyncio.to_thread(path.read_bytes)
-    except OSError as exc:
-        raise PermanentError(f"cannot read {source!r}: {exc.strerror}") from exc
+        data = await asyncio.to_thread(confined.read, folder, source)
+    except FileRefusedError as exc:
+        raise PermanentError(str(exc)) from exc
     if len(data) > MAX_UPLOAD:  # it grew since it was checked
         raise PermanentError(f"{source!r} is larger than {MAX_UPLOAD // 1048576} MiB")
     return MediaFile(mimetype=mimetype, filename=name, data=data)

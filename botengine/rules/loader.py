@@ -371,7 +371,7 @@ class _FileLoader:
         event_file = None
         if model.event_file is not None:
             try:
-                event_file = confined.check(self.path.parent, model.event_file)
+                event_file = confined.find(self.path.parent, model.event_file).path
             except FileRefusedError as exc:
                 test.report(
                     f"event_file: {exc}",

@@ -108,7 +108,7 @@ def test_a_campaign_cap_ends_the_rule_quietly(engine: EngineFactory, fake: FakeW
 def test_check_finds_a_missing_pool_file(tmp_path: Path) -> None:
     write_rules(tmp_path, CAMPAIGN.replace('prefix: "SPRING-", expires: 7d', "pool: nope.txt"))
     [problem] = load([tmp_path]).errors
-    assert "discount: the pool file nope.txt: no such file" in str(problem)
+    assert "discount: pool: no file 'nope.txt' in the rules folder" in str(problem)
     assert ":7:" in str(problem)
 
 
@@ -166,7 +166,7 @@ def test_check_refuses_pool_files_outside_the_rules_or_from_templates(tmp_path: 
     (tmp_path / "secret.txt").write_text("root:x:0:0\n")
     write_rules(tmp_path / "rules", CAMPAIGN.replace('prefix: "SPRING-", expires: 7d', "pool: ../secret.txt"))
     [outside] = load([tmp_path / "rules"]).errors
-    assert "the pool file ../secret.txt leads outside the rules folder" in str(outside)
+    assert "discount: pool: '../secret.txt' leads outside the rules folder" in str(outside)
     assert "root:x" not in str(outside)
     write_rules(tmp_path / "rules", CAMPAIGN.replace('prefix: "SPRING-", expires: 7d', 'pool: "{{ text }}"'))
     [templated] = load([tmp_path / "rules"]).errors
