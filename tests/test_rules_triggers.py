@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import typing
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from botengine.rules.triggers import TRIGGERS
 from botengine.state import set_var
 from botengine.storage.memory import MemoryStorage
 from botengine.testing import make_event
@@ -370,3 +372,10 @@ async def test_expr_method_calls_fail_with_a_hint(tmp_path: Path) -> None:
     assert "is a method call, which expressions cannot make: use a function, e.g. lower(x)" in str(
         entry.reason
     )
+
+
+def test_every_trigger_compiles_the_type_it_declares() -> None:
+    """A kind's declared type (schema, validation) is the one its compile function is written for."""
+    for name, kind in TRIGGERS.items():
+        hints = typing.get_type_hints(kind.compile, include_extras=True)
+        assert hints["value"] == kind.type_, name

@@ -29,7 +29,8 @@ from cronsim import CronSim, CronSimError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from botengine.durations import Duration, format_duration
-from botengine.rules.triggers import Check, MatchContext, TriggerError, _days_label, _parse_clock, _parse_days
+from botengine.rules.triggers import Check, MatchContext, TriggerError
+from botengine.rules.triggers.hours import days_label, parse_clock, parse_days
 
 MIN_EVERY = 1.0  # seconds; cron lines go by the minute
 MAX_TICKS = 10_000  # ticks looked at in one go (a year of hourly runs), so nothing loops for long
@@ -118,7 +119,7 @@ def compile_schedule(model: ScheduleModel) -> Timetable:
         tz = ZoneInfo(model.tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise TriggerError(f"unknown time zone {model.tz!r}", "use an IANA name like Europe/London") from exc
-    days = _parse_days(model.days) if model.days is not None else frozenset(range(7))
+    days = parse_days(model.days) if model.days is not None else frozenset(range(7))
     if not days:
         raise TriggerError("no days to run on", "write days like mon-fri, sat,sun or daily")
     base = Timetable(tz=tz, missed=model.missed, session=model.session, days=days)
@@ -132,7 +133,7 @@ def compile_schedule(model: ScheduleModel) -> Timetable:
         label = f"{_explain(crons[0])} ({tz.key})"
     else:
         times = model.at if isinstance(model.at, list) else [model.at]
-        clocks = [_parse_clock(t) for t in times if t is not None]
+        clocks = [parse_clock(t) for t in times if t is not None]
         dow = "*" if len(days) == 7 else ",".join(_DAY_NUMBERS[d] for d in sorted(days))
         crons = tuple(f"{c.minute} {c.hour} * * {dow}" for c in clocks)
         label = _labelled("at " + ", ".join(f"{c:%H:%M}" for c in clocks), days, tz)
@@ -146,7 +147,7 @@ def compile_schedule(model: ScheduleModel) -> Timetable:
 
 
 def _labelled(what: str, days: frozenset[int], tz: ZoneInfo) -> str:
-    on = "" if len(days) == 7 else f" on {_days_label(days)}"
+    on = "" if len(days) == 7 else f" on {days_label(days)}"
     return f"{what}{on} ({tz.key})"
 
 

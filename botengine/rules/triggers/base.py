@@ -1,0 +1,136 @@
+"""What a trigger is and sees: the registry, the compiled check, the contexts of compiling and
+matching, and the small helpers every group of triggers shares."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from botengine.event_types import Carry
+from botengine.events import EventView
+from botengine.rules.regex import CompiledRegex
+from botengine.rules.words import fold
+from botengine.state import Scope, read_vars
+from botengine.storage import Storage
+from botengine.textlists import TextList
+
+# --- what a check sees -------------------------------------------------------------------------
+
+
+@dataclass
+class MatchContext:
+    """One event meeting one rule's triggers. `groups` collects regex named groups."""
+
+    view: EventView
+    storage: Storage | None
+    now: datetime
+    variables: Callable[[], dict[str, Any]]  # built on first use: most events need none
+    screened: frozenset[CompiledRegex] = frozenset()  # regexes the RE2 Set already ran on the text
+    hits: frozenset[CompiledRegex] = frozenset()  # … and those of them that matched
+    groups: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, dict[str, Any]] = field(default_factory=lambda: {"state": {}, "sender_state": {}})
+    _read: set[tuple[Scope, str]] = field(default_factory=set)  # the state names read so far
+
+    async def read_state(self, needed: frozenset[tuple[Scope, str]]) -> dict[str, dict[str, Any]]:
+        """`state` and `sender_state` holding (at least) `needed`: each name read once per event."""
+        missing = needed - self._read
+        if missing and self.storage is not None:
+            for variable, values in (await read_vars(self.storage, self.view, missing)).items():
+                self.state[variable].update(values)
+        self._read |= missing
+        return self.state
+
+
+SyncCheck = Callable[[MatchContext], str | None]
+AsyncCheck = Callable[[MatchContext], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A compiled trigger: `run` (sync) or `run_async` (reads storage)."""
+
+    trigger: str
+    run: SyncCheck | None = None
+    run_async: AsyncCheck | None = None
+    regex: CompiledRegex | None = None  # for the engine's RE2 Set prefilter
+
+
+class TriggerError(ValueError):
+    """A trigger value that does not compile: `hint` says how to fix it."""
+
+    def __init__(self, message: str, hint: str = "", *, warning: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.warning = warning
+
+
+@dataclass
+class CompileContext:
+    """What compiling a trigger may need: the named lists, and a place for warnings."""
+
+    lists: Mapping[str, TextList]
+    warnings: list[TriggerError] = field(default_factory=list)
+
+    def named_list(self, name: str) -> TextList:
+        from botengine.rules.problems import did_you_mean
+
+        if name not in self.lists:
+            known = ", ".join(sorted(self.lists)) or "none"
+            hint = did_you_mean(name, self.lists) or f"lists found: {known}"
+            raise TriggerError(f"no list named {name!r} (put it in lists/{name}.txt)", hint)
+        return self.lists[name]
+
+
+V = TypeVar("V")
+
+Compile = Callable[[V, CompileContext], Check]
+"""Turns a trigger's value (validated against the kind's type) into a Check, once, at load time."""
+
+
+@dataclass(frozen=True)
+class TriggerKind(Generic[V]):
+    """One word a rule can write under `if:`. Generic over its value's type, so mypy checks the
+    compile function against it; tests/test_rules_triggers.py checks `type_` is that same type."""
+
+    name: str
+    type_: Any  # the annotation its YAML value must satisfy
+    compile: Compile[V]
+    summary: str
+    example: str
+    needs: Carry | None = None  # what the event must carry for it to hold (`check` warns if never)
+
+
+TRIGGERS: dict[str, TriggerKind[Any]] = {}
+
+
+def register(
+    name: str, type_: Any, summary: str, example: str, *, needs: Carry | None = None
+) -> Callable[[Compile[V]], Compile[V]]:
+    """Add the decorated compile function to TRIGGERS as the trigger `name`."""
+
+    def add(func: Compile[V]) -> Compile[V]:
+        if name in TRIGGERS:
+            raise ValueError(f"trigger {name!r} registered twice")
+        TRIGGERS[name] = TriggerKind(name, type_, func, summary, example, needs)
+        return func
+
+    return add
+
+
+# --- helpers of every group ------------------------------------------------------------------
+
+
+def as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def fold_word(text: str) -> str:
+    """`text` for comparing words: case-folded, NFC-normalized, trimmed."""
+    return fold(text).strip()
+
+
+def short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
