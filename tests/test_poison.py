@@ -132,6 +132,7 @@ def test_poison_events_are_dead_lettered_while_the_engine_keeps_answering(tmp_pa
         assert sum(f": BudgetExceededError: {reason}" in line for line in letters) == 1, (reason, letters)
     for line in letters:  # `dlq show` has the whole reason, ending with the rule's file:line
         assert re.search(r"poison\.yaml:\d+\)$", details(tmp_path / "data", line.split()[0]))
+    print(f"\nlongest /healthz answer: {longest:.2f} s over {probe.answers} probes")
     assert probe.failures == 0
     assert longest < 1.0, f"/healthz took {longest:.2f} s to answer"
 
