@@ -101,55 +101,57 @@ def run(scenario: Scenario, cap: float) -> dict[str, object]:
             )
         except RuntimeError as exc:
             return {"scenario": scenario.name, "outcome": str(exc)}
-        base = f"http://127.0.0.1:{port}"
-        result: dict[str, object] = {"scenario": scenario.name}
-        first_version = httpx.get(f"{base}/readyz", headers=AUTH, timeout=5).json()["rules"]["version"]
-        started = time.monotonic()
-        with HealthProbe(base) as prober:
-            time.sleep(0.3)
-            if scenario.at_load:
-                rules_file.write_text(GOOD + scenario.rule)
-            else:
-                event = make_event(text=scenario.text)
-                httpx.post(
-                    f"{base}/webhook/whatsapp", content=json.dumps(event), headers=HEADERS, timeout=cap
-                )
-            finished = None
-            while time.monotonic() - started < cap:
+        try:
+            base = f"http://127.0.0.1:{port}"
+            result: dict[str, object] = {"scenario": scenario.name}
+            first_version = httpx.get(f"{base}/readyz", headers=AUTH, timeout=5).json()["rules"]["version"]
+            started = time.monotonic()
+            with HealthProbe(base) as prober:
+                time.sleep(0.3)
                 if scenario.at_load:
-                    try:
-                        ready = httpx.get(f"{base}/readyz", headers=AUTH, timeout=cap).json()
-                    except httpx.HTTPError:
-                        ready = {}
-                    rules = ready.get("rules", {})
-                    if rules.get("last_attempt_at", 0) > 0 and rules.get("rules") == 2:
-                        finished = "loaded"
-                    elif rules.get("last_error"):
-                        finished = "refused: " + "; ".join(rules["last_error"])[:200]
+                    rules_file.write_text(GOOD + scenario.rule)
                 else:
-                    finished = outcome_of(log)
-                if finished:
-                    break
-                time.sleep(0.1)
-            time.sleep(0.3)
-            result["longest_healthz_s"] = round(prober.longest(), 2)
-        result["outcome"] = finished or f"nothing after {cap:.0f} s (still frozen)"
-        result["seconds"] = round(time.monotonic() - started, 1)
-        if scenario.at_load:
-            # does a later save still reload? (the watcher died on main)
-            rules_file.write_text(GOOD.replace("pong", "pong2"))
-            deadline = time.monotonic() + 10
-            reloaded = False
-            while time.monotonic() < deadline and not reloaded:
-                try:
-                    state = httpx.get(f"{base}/readyz", headers=AUTH, timeout=5).json()["rules"]
-                    reloaded = state["version"] not in (first_version, "") and state["rules"] == 1
-                except (httpx.HTTPError, KeyError, ValueError):
-                    pass
-                time.sleep(0.2)
-            result["later_save_reloads"] = reloaded
-        process.kill()
-        process.wait(10)
+                    event = make_event(text=scenario.text)
+                    httpx.post(
+                        f"{base}/webhook/whatsapp", content=json.dumps(event), headers=HEADERS, timeout=cap
+                    )
+                finished = None
+                while time.monotonic() - started < cap:
+                    if scenario.at_load:
+                        try:
+                            ready = httpx.get(f"{base}/readyz", headers=AUTH, timeout=cap).json()
+                        except httpx.HTTPError:
+                            ready = {}
+                        rules = ready.get("rules", {})
+                        if rules.get("last_attempt_at", 0) > 0 and rules.get("rules") == 2:
+                            finished = "loaded"
+                        elif rules.get("last_error"):
+                            finished = "refused: " + "; ".join(rules["last_error"])[:200]
+                    else:
+                        finished = outcome_of(log)
+                    if finished:
+                        break
+                    time.sleep(0.1)
+                time.sleep(0.3)
+                result["longest_healthz_s"] = round(prober.longest(), 2)
+            result["outcome"] = finished or f"nothing after {cap:.0f} s (still frozen)"
+            result["seconds"] = round(time.monotonic() - started, 1)
+            if scenario.at_load:
+                # does a later save still reload? (the watcher died on main)
+                rules_file.write_text(GOOD.replace("pong", "pong2"))
+                deadline = time.monotonic() + 10
+                reloaded = False
+                while time.monotonic() < deadline and not reloaded:
+                    try:
+                        state = httpx.get(f"{base}/readyz", headers=AUTH, timeout=5).json()["rules"]
+                        reloaded = state["version"] not in (first_version, "") and state["rules"] == 1
+                    except (httpx.HTTPError, KeyError, ValueError):
+                        pass
+                    time.sleep(0.2)
+                result["later_save_reloads"] = reloaded
+        finally:  # never leave an engine behind, whatever went wrong
+            process.kill()
+            process.wait(10)
         if not scenario.at_load:
             result["dlq"] = dlq_lines(root)[-300:]
         return result
