@@ -66,8 +66,12 @@ class GuardedProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
-        self._expect("", None)
         self._header_bytes = 0
+        cycle: Any = self.cycle
+        if cycle is not None and cycle.response_complete:  # answered before the body was in
+            self._expect("headers", self.header_timeout)
+        else:
+            self._expect("", None)
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
@@ -102,8 +106,10 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def _refuse(self, status: int, why: str) -> None:
         cycle: Any = self.cycle
-        # an answer begun by the engine is not interrupted by another: the connection just ends
-        if cycle is None or cycle.response_complete or not cycle.response_started:
+        # a request already answered (a page that ignored the body it was sent) gets no second
+        # answer: the connection just ends
+        answered = self._phase == "body" and cycle is not None and cycle.response_started
+        if not answered:
             self.transport.write(_REFUSALS[status])
         client = self.client[0] if self.client else "?"
         log.info("closed a connection: %s", why, extra={"fields": {"peer": client, "status": status}})

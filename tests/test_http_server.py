@@ -16,6 +16,7 @@ from botengine.testing import make_event
 from botengine.testing.process import ServeProcess, serve_process
 
 PATH = "/webhook/whatsapp"
+_REFUSED = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +85,17 @@ def test_a_body_sent_to_a_page_that_ignores_it_cannot_hold_the_connection(engine
     sock = _connect(engine)
     sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc")
     answer = _answer(sock)  # the page answers at once; the body never comes; the deadline ends it
-    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert answer.startswith(b"HTTP/1.1 200 ") and answer.count(b"HTTP/1.1 ") == 1
+    sock.close()
+
+
+def test_after_an_early_answer_the_next_request_still_has_a_header_deadline(engine: ServeProcess) -> None:
+    sock = _connect(engine)
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n")
+    time.sleep(0.2)  # answered before its body is in
+    sock.sendall(b"abc" + b"GET /healthz HTTP/1.1\r\n")  # the body, then a next request, cut short
+    answer = _answer(sock)
+    assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(_REFUSED)
     sock.close()
 
 

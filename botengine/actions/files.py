@@ -62,7 +62,7 @@ def local_path(folder: Path, relative: str) -> Path:
     if "\x00" in relative or PurePosixPath(relative).is_absolute() or Path(relative).is_absolute():
         raise PermanentError(f"{relative!r}: give a path relative to the rules folder, like media/menu.jpg")
     try:
-        found = confined.find(folder, relative)  # inside the folder, a plain file, not too big
+        found = confined.find(folder, relative)  # inside the folder, and a plain file
     except FileRefusedError as exc:
         raise PermanentError(str(exc)) from exc
     path, size = found.path, found.size
