@@ -76,8 +76,9 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if self._phase == "" and not self.transport.is_closing():  # the next request's headers
-            self._phase = "headers"
+        cycle: Any = self.cycle  # the latest request's (a pipelined one may still be running)
+        idle = self._phase == "" and (cycle is None or cycle.response_complete)
+        if idle and not self.transport.is_closing():  # the client owes the next request's headers
             self._expect("headers", self.header_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -91,7 +92,12 @@ class GuardedProtocol(HttpToolsProtocol):
     def _expect(self, phase: str, seconds: float | None) -> None:
         self._phase = phase
         self._deadline = None if seconds is None else self.loop.time() + seconds
-        if self._deadline is not None and self._timer is None:
+        if self._deadline is None:
+            return  # a pending timer finds no deadline and stops
+        if self._timer is not None and self._timer.when() > self._deadline:  # sooner than planned
+            self._timer.cancel()
+            self._timer = None
+        if self._timer is None:
             self._timer = self.loop.call_at(self._deadline, self._check)
 
     def _check(self) -> None:
