@@ -248,9 +248,8 @@ class Label:
     @classmethod
     def read(cls, payload: Mapping[str, Any]) -> Label | None:
         label = mapping(payload.get("label"))
-        label_id = text(label.get("id")) or text(payload.get("labelId"))
-        if isinstance(label.get("id") or payload.get("labelId"), int):
-            label_id = str(label.get("id") or payload.get("labelId"))
+        raw_id = label.get("id", payload.get("labelId"))
+        label_id = str(raw_id) if isinstance(raw_id, int) and not isinstance(raw_id, bool) else text(raw_id)
         if not label_id and not label:
             return None
         return cls(label_id, text(label.get("name")), text(label.get("color")) or text(label.get("colorHex")))

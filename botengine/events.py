@@ -187,8 +187,8 @@ def view_of(envelope: Envelope) -> EventView:
     """Normalize an envelope into the view rules see. Never raises on odd payload shapes."""
     kind, payload = envelope.event, envelope.payload
     message = message_of(kind, payload)
-    me_raw = envelope.me.model_dump() if envelope.me else {}
-    phones = dict(aliases_of(payload, me_raw))
+    me_ids = {"id": envelope.me.id, "lid": envelope.me.lid} if envelope.me else {}
+    phones = dict(aliases_of(payload, me_ids))
     me = party(envelope.me.id, envelope.me.pushName, phones) if envelope.me and envelope.me.id else None
     from_me = from_me_of(message)
     chat_id = chat_of(kind, payload)

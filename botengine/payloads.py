@@ -25,6 +25,8 @@ def text(value: object) -> str | None:
 
 
 def mapping(value: object) -> Mapping[str, Any]:
+    if isinstance(value, dict):  # what JSON gives: checked first, the Mapping check is slower
+        return value
     return value if isinstance(value, Mapping) else {}
 
 
@@ -59,6 +61,8 @@ def jid_of(value: object) -> str | None:
     """A JID given as text or as `{id}` / `{_serialized}` (WEBJS ids are objects)."""
     if isinstance(value, str):
         return value if "@" in value else None
+    if value is None:
+        return None
     found = mapping(value)
     for key in ("_serialized", "id"):
         if isinstance(found.get(key), str) and "@" in found[key]:
@@ -117,15 +121,14 @@ def chat_of(event_type: str, payload: Mapping[str, Any]) -> str:
     message = message_of(event_type, payload)
     if parsed := parse_message_id(message.get("id")):
         return parsed.chat
+    if found := jid_of(message.get("chatId")) or jid_of(payload.get("chatId")):
+        return found  # Wawp's acks, labels, groups, presences; WEBJS group notifications
     sender, recipient = jid_of(message.get("from")), jid_of(message.get("to"))
     if message.get("fromMe") is True and recipient:
         return recipient  # our own message: the chat is the one we wrote to
     if sender:
         return sender
-    for key in ("chatId", "id"):  # presence names the chat `id`; Wawp's acks, labels, groups `chatId`
-        if found := jid_of(message.get(key)) or jid_of(payload.get(key)):
-            return found
-    return ""
+    return jid_of(message.get("id")) or jid_of(payload.get("id")) or ""  # WAHA's presence: `id`
 
 
 def sender_of(
@@ -140,14 +143,17 @@ def sender_of(
         # our own message: us, as `me` says, or (without `me`) as its `from` does; a receipt's
         # `from` is the chat that received it, not us
         return me or (None if event_type.startswith("message.ack") else jid_of(message.get("from")))
+    places = (message,) if message is payload else (message, payload)
     for key in ("revokedBy", "participant", "author", "senderId", "sender"):
-        if found := jid_of(message.get(key)) or jid_of(payload.get(key)):
-            return found
+        for place in places:
+            if found := jid_of(place.get(key)):
+                return found
     if event_type.startswith("poll.vote") and jid_kind(voter := jid_of(message.get("from"))) in _PEOPLE:
         return voter  # a vote's `from` is the voter (a poll's chat may be a group)
-    presences = as_list(payload.get("presences"))
-    if presences and (found := jid_of(mapping(presences[0]).get("participant"))):
-        return found
+    if event_type == "presence.update":  # WAHA: presences[].participant; Wawp: `from`
+        presences = as_list(payload.get("presences"))
+        first = mapping(presences[0]) if presences else {}
+        return jid_of(first.get("participant")) or jid_of(payload.get("from"))
     parsed = parse_message_id(message.get("id"))
     if parsed and parsed.participant:
         return parsed.participant  # a status post (and a group message) names its author in its id
@@ -209,9 +215,10 @@ def aliases_of(payload: Mapping[str, Any], me: Mapping[str, Any]) -> Iterator[tu
     candidates.append((payload.get("requesterId"), payload.get("requesterPn")))
     raw = mapping(payload.get("_data"))
     for place in (payload, raw, mapping(raw.get("key")), mapping(raw.get("Info"))):
-        for key in ("participant", "remoteJid", "sender", "from", "author", "Sender", "Chat"):
-            for suffix in ("Alt", "Pn"):
-                candidates.append((place.get(key), place.get(key + suffix)))
+        # `participant` beside `participantAlt` / `participantPn` (and remoteJid, sender, Sender…)
+        for name, other in place.items():
+            if isinstance(other, str) and isinstance(name, str) and name.endswith(("Alt", "Pn")):
+                candidates.append((place.get(name.removesuffix("Alt").removesuffix("Pn")), other))
     for one, other in candidates:
         if pair := _pair(one, other):
             yield pair

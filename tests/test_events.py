@@ -200,3 +200,18 @@ def test_a_contact_in_noweb_spelling_has_its_c_us_form() -> None:
     )
     v = view_of(Envelope.model_validate_json(json.dumps(body)))
     assert v.sender is not None and v.sender.forms == ("447441429009@s.whatsapp.net", "447441429009@c.us")
+
+
+def test_a_typing_member_of_a_group_is_the_sender_in_wawps_shape() -> None:
+    body = json.loads((SAMPLES / "wawp-docs" / "presence.update-3.json").read_text())
+    body["payload"].update({"chatId": "1234567890@g.us", "from": "22222222222@c.us"})
+    v = view_of(Envelope.model_validate_json(json.dumps(body)))
+    assert (v.chat.id, v.sender and v.sender.id) == ("1234567890@g.us", "22222222222@c.us")
+    assert v.presence is not None and v.presence.state == "typing"
+
+
+def test_a_label_id_sent_as_a_number_reads_as_text() -> None:
+    body = json.loads((SAMPLES / "wawp-docs" / "label.deleted.json").read_text())
+    body["payload"] = {"labelId": 7}
+    v = view_of(Envelope.model_validate_json(json.dumps(body)))
+    assert v.label is not None and v.label.id == "7"
