@@ -351,19 +351,7 @@ class Settings:
         """Settings from flags (already parsed, None when not given), then environment, then defaults."""
         flags = flags or {}
         env = os.environ if env is None else env
-        values: dict[str, Any] = {}
-        for option in OPTIONS:
-            given = flags.get(option.name)
-            if given is not None and given is not False:
-                raw, source = given, option.flag
-            elif option.env in env:
-                raw, source = env[option.env], option.env
-            else:
-                raw, source = option.default, None
-            try:
-                values[option.name] = option.parse(raw) if isinstance(raw, str) else raw
-            except (ValueError, TypeError) as exc:
-                raise ConfigError(f"{source or option.name}: {exc}") from exc
+        values = {option.name: _value(option, flags.get(option.name), env) for option in OPTIONS}
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 
@@ -371,6 +359,26 @@ class Settings:
     def is_open(self) -> bool:
         """True when anyone who can reach the port could post events."""
         return not self.secrets and not self.hmac_keys
+
+
+def _value(option: Option, given: Any, env: Mapping[str, str]) -> Any:
+    """One setting: the flag `given` (None or False when not), then its variable, then its default."""
+    if given is not None and given is not False:
+        raw, source = given, option.flag
+    elif option.env in env:
+        raw, source = env[option.env], option.env
+    else:
+        raw, source = option.default, None
+    try:
+        return option.parse(raw) if isinstance(raw, str) else raw
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{source or option.name}: {exc}") from exc
+
+
+def setting(name: str, env: Mapping[str, str] | None = None) -> Any:
+    """One setting from its variable (default: the process environment), else its default: for
+    commands that need one or two settings of the engine (`emit`'s port), not all of them."""
+    return _value(_OPTION[name], None, os.environ if env is None else env)
 
 
 def reference_table() -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from botengine.config import OPTIONS, Settings
+from botengine.config import OPTIONS, Settings, setting
 from botengine.errors import ConfigError
 
 
@@ -33,3 +33,11 @@ def test_flag_then_environment_then_default() -> None:
 def test_a_bad_value_names_its_variable() -> None:
     with pytest.raises(ConfigError, match="BOTENGINE_PORT"):
         Settings.load({}, {"BOTENGINE_PORT": "eighty"})
+
+
+def test_one_setting_for_a_command_comes_from_the_same_table() -> None:
+    assert setting("port", {}) == 8080
+    assert setting("port", {"BOTENGINE_PORT": "9001"}) == 9001
+    assert setting("webhook_path", {}) == Settings().webhook_path
+    with pytest.raises(ConfigError, match="BOTENGINE_PORT"):
+        setting("port", {"BOTENGINE_PORT": "eighty"})

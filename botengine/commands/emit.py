@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from botengine.auth import sign
+from botengine.config import setting
 from botengine.errors import BotengineError
 from botengine.sample_events import DEFAULT_SENDER, load_event, make_event, new_event_id
 
@@ -104,12 +105,12 @@ def _first(value: str | None) -> str | None:
 def webhook_url(url: str | None = None, port: int | None = None) -> str:
     """Where to post: `url` (its webhook path added when it names only the address), else this
     machine's engine on `port`; the engine's own variables fill in what is not given."""
-    path = os.environ.get("BOTENGINE_WEBHOOK_PATH", "/webhook/whatsapp")
+    path: str = setting("webhook_path")
     if url:
         if httpx.URL(url).path in ("", "/"):
             return url.rstrip("/") + path
         return url
-    return f"http://127.0.0.1:{port or os.environ.get('BOTENGINE_PORT', '8080')}{path}"
+    return f"http://127.0.0.1:{port or setting('port')}{path}"
 
 
 def run_emit(args: argparse.Namespace) -> int:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from botengine.actions.plan import ActionOutcome
+from botengine.config import setting
 from botengine.dry_run import dry_run_event, scheduled_runs
 from botengine.errors import BotengineError
 from botengine.inline_tests import run_tests
@@ -37,7 +37,7 @@ def add_rules_arguments(parser: argparse.ArgumentParser, *, positional: bool = T
 def rules_paths(args: argparse.Namespace) -> list[str]:
     """What the command was given, by either form; the engine's default otherwise."""
     given = [*getattr(args, "paths", []), *args.rules]
-    return given or [os.environ.get("BOTENGINE_RULES") or "rules"]
+    return given or [str(setting("rules_dir"))]
 
 
 def _parse_now(text: str) -> datetime:
