@@ -99,3 +99,15 @@ def test_the_tutorial_passes_beside_the_starter_rules_at_any_time(
     out = capsys.readouterr().out
     assert status == 0, out
     assert out.endswith(" passed, 0 failed\n") and "answers a price question" in out
+
+
+def test_every_module_the_architecture_page_names_exists() -> None:
+    text = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"[\w/]*\w\.py\b|\b[\w/]+/(?=[`\s,)])", text))
+    files = {p.relative_to(REPO).as_posix() for p in REPO.rglob("*") if ".venv" not in p.parts}
+    missing = [
+        name
+        for name in sorted(named)
+        if not any(f == name.rstrip("/") or f.endswith("/" + name.rstrip("/")) for f in files)
+    ]
+    assert named and not missing, f"docs/architecture.md names what is not there: {missing}"
