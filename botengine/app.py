@@ -132,7 +132,11 @@ def build_app(
     )
     dashboard = Dashboard(
         DashboardAuth(
-            token=settings.admin_token, user=settings.dashboard_user, password=settings.dashboard_password
+            token=settings.admin_token,
+            user=settings.dashboard_user,
+            password=settings.dashboard_password,
+            viewer=settings.dashboard_viewer,
+            viewer_password=settings.dashboard_viewer_password,
         ),
         storage,
         rules,

@@ -139,6 +139,21 @@ OPTIONS: tuple[Option, ...] = (
         "password for the dashboard (it is off while neither this nor the admin token is set)",
     ),
     Option(
+        "dashboard_viewer",
+        "BOTENGINE_DASHBOARD_VIEWER",
+        str,
+        "viewer",
+        "user name of the dashboard's read-only login",
+        "--dashboard-viewer",
+    ),
+    Option(
+        "dashboard_viewer_password",
+        "BOTENGINE_DASHBOARD_VIEWER_PASSWORD",
+        str,
+        "",
+        "password of the read-only login: sees every page, changes nothing (off while not set)",
+    ),
+    Option(
         "trace_window",
         "BOTENGINE_TRACE_WINDOW",
         parse_duration,
@@ -324,6 +339,8 @@ class Settings:
     rule_secrets: Declared = _default("rule_secrets")  # checked at start; rules read the env
     dashboard_user: str = _default("dashboard_user")
     dashboard_password: str = _default("dashboard_password")
+    dashboard_viewer: str = _default("dashboard_viewer")
+    dashboard_viewer_password: str = _default("dashboard_viewer_password")
     trace_window: float = _default("trace_window")
     allow_ips: tuple[Network, ...] = _default("allow_ips")
     trusted_proxies: tuple[Network, ...] = _default("trusted_proxies")

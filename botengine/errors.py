@@ -7,6 +7,8 @@
     ├── RecordError            a stored job or dead letter cannot be read (damaged, or newer)
     ├── RulesError             a rules set did not load; carries every Problem found
     ├── FileRefusedError       a file the rules name is outside their folder, or not a plain file
+    ├── EditError              the dashboard's editor cannot open, save or delete a rules file
+    │   └── ConflictError      the file changed on disk since it was opened: nothing was written
     ├── TemplateError          a template failed to render at run time
     ├── ExpressionError        an expression failed to evaluate at run time
     ├── BudgetExceededError    a template, expression or regex needed more work than allowed
@@ -51,6 +53,18 @@ class RulesError(BotengineError):
 
 class FileRefusedError(BotengineError):
     """A file the rules name (a list, a code pool, a test event) cannot be read from their folder."""
+
+
+class EditError(BotengineError):
+    """A rules file cannot be opened, saved or deleted as asked (a bad name, a link, a disk error)."""
+
+
+class ConflictError(EditError):
+    """The file changed on disk since it was opened; `current` is what it holds now."""
+
+    def __init__(self, message: str, current: str) -> None:
+        super().__init__(message)
+        self.current = current
 
 
 class TemplateError(BotengineError):

@@ -111,3 +111,14 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("BOTENGINE_"):
             monkeypatch.delenv(name)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say where the dashboard's screenshots are (tests/dashboard/test_screenshots.py), so a person
+    looks at them: a page can pass every test and still look wrong."""
+    shots = REPO / "build" / "screenshots"
+    if shots.is_dir() and any(shots.glob("*.png")):
+        count = len(list(shots.glob("*.png")))
+        terminalreporter.write_line(
+            f"dashboard screenshots ({count}, every page at 1280 and 390 px): {shots}"
+        )

@@ -360,7 +360,7 @@ async def test_expr_reads_a_missing_field_as_none_not_as_an_error(tmp_path: Path
     assert await fired(rules, sample("message-image-caption")) == ["r"]
     entry = (await evaluate(rules, sample("message-text-private"))).trace[0]
     assert (entry.outcome, entry.reason) == (
-        "failed",
+        "unmatched",
         "expression \"media.mimetype == 'image/jpeg'\" is false",
     )
 

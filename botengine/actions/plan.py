@@ -4,7 +4,7 @@ stored with retries and follow-ups, and what happened to each action (ActionOutc
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -102,9 +102,14 @@ class ActionOutcome:
 
 def summary_of(outcomes: list[ActionOutcome], matched: int) -> str:
     """One word for an event's outcome (a metrics label: few values)."""
+    return summary_of_statuses([o.status for o in outcomes], matched)
+
+
+def summary_of_statuses(statuses: Iterable[str], matched: int) -> str:
+    """summary_of for statuses alone (the dashboard's traces keep those, updated by later jobs)."""
     if not matched:
         return "no_match"
-    statuses: Mapping[str, int] = {o.status: 1 for o in outcomes}
+    statuses = set(statuses)
     for status in ("failed", "retrying", "deferred", "stopped", "dry-run"):
         if status in statuses:
             return status.replace("-", "_")

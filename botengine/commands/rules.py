@@ -208,9 +208,7 @@ async def _dry_run(
             for entry in evaluation.trace:
                 if not entry.matched:
                     trigger = f"{entry.trigger}: " if entry.trigger else ""
-                    print(
-                        f"  rule {entry.rule} ({entry.location}): {entry.outcome} — {trigger}{entry.reason}"
-                    )
+                    print(f"  rule {entry.rule} ({entry.location}): {entry.label} — {trigger}{entry.reason}")
     return status
 
 

@@ -1,4 +1,5 @@
-"""The dashboard's login: an admin token, or a user name and password, from the environment.
+"""The dashboard's login: an admin token, or a user name and password, from the environment; and
+an optional read-only login (a viewer sees every page and changes nothing).
 
 Never open by default: with neither set, the dashboard is not served at all. A login gets a
 signed session cookie (HttpOnly, SameSite=Strict, 12 hours, and Secure whenever the login came
@@ -16,6 +17,7 @@ import secrets
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import Literal
 
 COOKIE = "botengine_session"
 SESSION_SECONDS = 12 * 3600
@@ -24,25 +26,48 @@ _FAILURE_WINDOW = 60.0
 _ADDRESSES_TRACKED = 10_000  # addresses come from outside: their memory is bounded too
 
 
+Role = Literal["admin", "viewer"]
+
+
 @dataclass(frozen=True)
 class Session:
     nonce: str
     expires: int
+    role: Role = "admin"
+    user: str = "admin"
+
+    @property
+    def can_edit(self) -> bool:
+        return self.role == "admin"
 
 
 class DashboardAuth:
-    def __init__(self, *, token: str = "", user: str = "admin", password: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        token: str = "",
+        user: str = "admin",
+        password: str = "",
+        viewer: str = "viewer",
+        viewer_password: str = "",
+    ) -> None:
         self.token = token
         self.user = user
         self.password = password
-        material = "\0".join(("botengine-dashboard", token, user, password)).encode()
-        self._key = hashlib.sha256(material).digest()
+        self.viewer = viewer
+        self.viewer_password = viewer_password
+        material = "\0".join(("botengine-dashboard", token, user, password, viewer, viewer_password))
+        self._key = hashlib.sha256(material.encode()).digest()
         self._failures: dict[str, deque[float]] = {}
         self._pruned_at = 0.0
 
     @property
     def enabled(self) -> bool:
-        return bool(self.token or self.password)
+        return bool(self.token or self.password or self.viewer_password)
+
+    @property
+    def password_login(self) -> bool:
+        return bool(self.password or self.viewer_password)
 
     # -- logging in -----------------------------------------------------------------------------
 
@@ -70,25 +95,30 @@ class DashboardAuth:
                 return  # that many addresses at once: locking one out would not slow anyone
         self._failures.setdefault(address, deque()).append(time.monotonic())
 
-    def check(self, address: str, *, user: str = "", password: str = "", token: str = "") -> bool:
-        """True for a right token, or a right user and password; counts wrong attempts."""
-        ok = False
+    def check(self, address: str, *, user: str = "", password: str = "", token: str = "") -> Role | None:
+        """The role a right token or user and password log in as; None (and counted) otherwise."""
+        role: Role | None = None
         if self.token and token:
-            ok = _same(token, self.token)
-        elif self.password and password:
-            ok = _same(user, self.user) & _same(password, self.password)
-        if not ok:
+            role = "admin" if _same(token, self.token) else None
+        elif password:
+            if self.password and _same(user, self.user) & _same(password, self.password):
+                role = "admin"
+            elif self.viewer_password and _same(user, self.viewer) & _same(password, self.viewer_password):
+                role = "viewer"
+        if role is None:
             self._count_failure(address)
-        return ok
+        return role
 
     # -- sessions -------------------------------------------------------------------------------
 
     def _sign(self, text: str) -> str:
         return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()
 
-    def new_session(self) -> str:
-        """A cookie value for a fresh session."""
-        body = f"{int(time.time()) + SESSION_SECONDS}.{secrets.token_urlsafe(16)}"
+    def new_session(self, role: Role = "admin", user: str = "") -> str:
+        """A cookie value for a fresh session of `user` (shown on saved versions) as `role`."""
+        # role-userhex-random: signed with the rest, so neither can be changed by the holder
+        nonce = f"{role}-{(user or role).encode().hex()}-{secrets.token_hex(16)}"
+        body = f"{int(time.time()) + SESSION_SECONDS}.{nonce}"
         return f"{body}.{self._sign(body)}"
 
     def session(self, cookie: str | None) -> Session | None:
@@ -100,7 +130,15 @@ class DashboardAuth:
             return None
         if not expires.isdigit() or int(expires) < time.time():
             return None
-        return Session(nonce, int(expires))
+        role, _, rest = nonce.partition("-")
+        user_hex = rest.partition("-")[0]
+        if role not in ("admin", "viewer"):
+            return None
+        try:
+            user = bytes.fromhex(user_hex).decode()
+        except ValueError:
+            return None
+        return Session(nonce, int(expires), "viewer" if role == "viewer" else "admin", user)
 
     def csrf_token(self, session: Session) -> str:
         return self._sign(f"csrf.{session.nonce}")[:40]

@@ -47,27 +47,72 @@ def events_chart(minutes: Sequence[Minute], kinds: int = 5) -> Markup:
                 f'<rect x="{PAD + i * slot:.1f}" y="{y:.1f}" width="{max(slot - 1, 1):.1f}" height="{h:.1f}" '
                 f'fill="{COLOURS[j % len(COLOURS)]}"><title>{escape(name)}: {count}</title></rect>'
             )
+    others = sum(v for m in minutes for t, v in m.events.items() if t not in shown)
     legend = "".join(
         f'<tspan fill="{COLOURS[j % len(COLOURS)]}">■ {escape(name)}</tspan> '
         for j, name in enumerate([*shown, "other"])
+        if name != "other" or others
     )
     bars.append(f'<text x="{PAD + 90}" y="12" font-size="11">{legend}</text>')
     return _frame("".join(bars), "events per minute by type", f"{peak}/min")
 
 
+OUTLIER = 10.0  # a point past this many times the typical one is drawn at the top, not scaled to
+
+
+def human_seconds(value: float) -> str:
+    """A duration the way a person reads it: 0.35 s, 12 s, 3.5 min, 8.9 h, 370 d."""
+    for size, unit in ((86400.0, "d"), (3600.0, "h"), (60.0, "min")):
+        if value >= size:
+            return f"{value / size:.1f} {unit}"
+    return f"{value:.2f} s" if value < 10 else f"{value:.0f} s"
+
+
+def scale_top(values: Sequence[float], typical: Sequence[float] = ()) -> float:
+    """The top of the axis: the largest value that is not an outlier, an outlier being more than
+    OUTLIER times the median of `typical` (the minutes' medians; default: the values). One event
+    months old must not flatten every other minute onto the bottom line."""
+    if not values:
+        return 1.0
+    middle = sorted(typical or values)
+    usual = max(middle[len(middle) // 2], 0.5)
+    kept = [v for v in values if v <= usual * OUTLIER]
+    return max([*kept, usual]) * 1.1
+
+
+def _marker(x: float, y: float, colour: str, title: str) -> str:
+    """A small triangle pointing up: a value above the top of the axis."""
+    shape = f"M{x - 4:.1f},{y + 7:.1f} L{x:.1f},{y - 1:.1f} L{x + 4:.1f},{y + 7:.1f} Z"
+    return f'<path d="{shape}" fill="{colour}"><title>{escape(title)}</title></path>'
+
+
 def gap_chart(minutes: Sequence[Minute]) -> Markup:
-    """Lines: the delivery gap's median and 95th percentile, minute by minute."""
+    """Lines: the delivery gap's median and 95th percentile, minute by minute. Outliers are drawn
+    as a mark at the top with their value on hover, and counted under the chart."""
     series = {"p50": [m.gap(0.5) for m in minutes], "p95": [m.gap(0.95) for m in minutes]}
-    peak = max((v for values in series.values() for v in values if v is not None), default=0.0) or 1.0
+    medians = [v for v in series["p50"] if v is not None]
+    top = scale_top([v for values in series.values() for v in values if v is not None], medians)
     slot = (WIDTH - PAD) / max(len(minutes), 1)
-    lines = []
+    lines, off_scale = [], 0
     for j, (name, values) in enumerate(series.items()):
-        points = " ".join(
-            f"{PAD + (i + 0.5) * slot:.1f},{HEIGHT - v / peak * (HEIGHT - 16):.1f}"
-            for i, v in enumerate(values)
-            if v is not None
-        )
+        points = []
+        for i, v in enumerate(values):
+            if v is None:
+                continue
+            x, y = PAD + (i + 0.5) * slot, HEIGHT - min(v, top) / top * (HEIGHT - 16)
+            points.append(f"{x:.1f},{y:.1f}")
+            lines.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{COLOURS[j]}"/>'
+            )  # a lone minute shows
+            if v > top:
+                off_scale += 1
+                lines.append(_marker(x, y, COLOURS[j], f"{name}: {human_seconds(v)} (off the scale)"))
         if points:
-            lines.append(f'<polyline fill="none" stroke="{COLOURS[j]}" stroke-width="2" points="{points}"/>')
+            lines.append(
+                f'<polyline fill="none" stroke="{COLOURS[j]}" stroke-width="2" points="{" ".join(points)}"/>'
+            )
         lines.append(f'<text x="{PAD + 90 + j * 50}" y="12" font-size="11" fill="{COLOURS[j]}">{name}</text>')
-    return _frame("".join(lines), "delivery gap in seconds", f"{peak:.2f}s")
+    if off_scale:
+        note = f"▲ {off_scale} off the scale (events that arrived long after they happened)"
+        lines.append(f'<text x="{PAD + 200}" y="12" font-size="11" fill="#b42318">{escape(note)}</text>')
+    return _frame("".join(lines), "delivery gap", human_seconds(top))

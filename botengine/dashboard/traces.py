@@ -11,12 +11,14 @@ Rule statistics (hits, last fired) are kept beside them for the dashboard's rule
 
 from __future__ import annotations
 
+import json
 import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from botengine.actions.plan import ActionOutcome, RunPlan
+from botengine.actions.plan import ActionOutcome, RunPlan, summary_of_statuses
+from botengine.events import EventView
 from botengine.processing import Processed
 from botengine.rules.variables import variables_of
 from botengine.storage import Storage
@@ -24,6 +26,7 @@ from botengine.storage.keys import key
 from botengine.types import JSONDict
 
 _TEXT_SHOWN = 500  # characters of a message kept in its trace
+_ENVELOPE_KEPT = 32 << 10  # an event's envelope is kept (to try rules on it again) up to this size
 
 
 def trace_key(received_at: float, session: str, event_id: str) -> str:
@@ -88,6 +91,7 @@ class TraceStore:
                 for e in processed.evaluation.trace
             ],
             "actions": [_action(o, processed.received_at) for o in processed.outcomes],
+            "envelope": _envelope(view),
         }
         await self.storage.put(slot, trace, ttl=self.window)
         await self.storage.put(_by_event_key(view.session, view.id), slot, ttl=self.window)
@@ -105,6 +109,7 @@ class TraceStore:
         if not isinstance(trace, dict):
             return
         trace["actions"] = [*trace.get("actions", []), *(_action(o, time.time()) for o in outcomes)]
+        trace["summary"] = _summary(trace)  # a retry that ends in the dead letters shows in the list
         await self.storage.put(slot, trace, ttl=self.window)
 
     async def _keep_bounded(self, slot: str) -> None:
@@ -114,8 +119,11 @@ class TraceStore:
 
     # -- reading (the dashboard) ----------------------------------------------------------------
 
-    async def recent(self, query: str = "", limit: int = 100) -> list[JSONDict]:
-        """Newest first; `query` matches the chat, the sender, the event id or the text."""
+    async def recent(
+        self, query: str = "", limit: int | None = 100, *, type_: str = "", outcome: str = "", rule: str = ""
+    ) -> list[JSONDict]:
+        """Newest first; `query` matches the chat, the sender, the event id or the text; `type_`,
+        `outcome` (the summary) and `rule` (one that matched) narrow it down."""
         needle = query.strip().casefold()
         found = []
         for _, trace in reversed(await self.storage.scan(key("trace", "event", ""))):
@@ -125,8 +133,14 @@ class TraceStore:
                 needle in str(trace.get(f, "")).casefold() for f in ("chat", "sender", "event_id", "text")
             ):
                 continue
+            if (type_ and trace.get("type") != type_) or (outcome and trace.get("summary") != outcome):
+                continue
+            if rule and not any(
+                r.get("rule") == rule and r.get("outcome") == "matched" for r in trace.get("rules", [])
+            ):
+                continue
             found.append(trace)
-            if len(found) >= limit:
+            if limit is not None and len(found) >= limit:
                 break
         return found
 
@@ -144,3 +158,30 @@ class TraceStore:
 
 def _action(outcome: ActionOutcome, at: float) -> dict[str, Any]:
     return {**outcome.as_dict(), "at": at}
+
+
+def _summary(trace: JSONDict) -> str:
+    """The event's outcome from the latest status of each of its actions."""
+    latest = {(a.get("rule"), a.get("index")): str(a.get("status")) for a in trace.get("actions", [])}
+    matched = sum(r.get("outcome") == "matched" for r in trace.get("rules", []))
+    return summary_of_statuses(latest.values(), matched or bool(latest))
+
+
+def _envelope(view: EventView) -> JSONDict | None:
+    """The event again as Wawp sent it (from its view), for trying edited rules on it; None when
+    it is too large to keep in every trace."""
+    envelope: JSONDict = {
+        "id": view.id,
+        "timestamp": view.timestamp_ms,
+        "session": view.session,
+        "engine": view.engine,
+        "event": view.type,
+        "payload": dict(view.payload),
+        "me": {"id": view.me.id, "pushName": view.me.name} if view.me else None,
+        "metadata": dict(view.metadata),
+    }
+    try:
+        size = len(json.dumps(envelope, ensure_ascii=False, default=str))
+    except (TypeError, ValueError):
+        return None
+    return envelope if size <= _ENVELOPE_KEPT else None

@@ -38,7 +38,19 @@ from botengine.storage.keys import key
 _YIELD_EVERY = 0.005  # seconds of evaluation before other tasks get a turn
 _CLOCK_EVERY = 7  # look at the clock after every 8th rule (position & 7 == 0), and the last
 
-Outcome = Literal["matched", "failed", "paused", "cooldown", "disabled", "stopped", "error"]
+# "unmatched": a trigger said no (the trace says which and why); "error": a trigger could not be
+# evaluated (an expression that failed), which is a mistake to fix, not a "no".
+Outcome = Literal["matched", "unmatched", "paused", "cooldown", "disabled", "stopped", "error"]
+OUTCOME_WORDS: dict[str, str] = {
+    "matched": "matched",
+    "unmatched": "did not match",
+    "failed": "did not match",  # what "unmatched" was called in traces stored by older versions
+    "paused": "paused",
+    "cooldown": "cooling down",
+    "disabled": "disabled",
+    "stopped": "stopped by an earlier rule",
+    "error": "error",
+}
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,11 @@ class TraceEntry:
     @property
     def matched(self) -> bool:
         return self.outcome == "matched"
+
+    @property
+    def label(self) -> str:
+        """The outcome in words ("did not match", not "unmatched")."""
+        return OUTCOME_WORDS[self.outcome]
 
 
 @dataclass
@@ -228,7 +245,7 @@ class RuleSet:
             except ExpressionError as exc:
                 return TraceEntry(rule.name, "error", check.trigger, str(exc), rule.location)
             if reason is not None:
-                return TraceEntry(rule.name, "failed", check.trigger, reason, rule.location)
+                return TraceEntry(rule.name, "unmatched", check.trigger, reason, rule.location)
         return None
 
     async def _rest(
@@ -242,7 +259,7 @@ class RuleSet:
             except ExpressionError as exc:
                 return TraceEntry(rule.name, "error", check.trigger, str(exc), rule.location)
             if reason is not None:
-                return TraceEntry(rule.name, "failed", check.trigger, reason, rule.location)
+                return TraceEntry(rule.name, "unmatched", check.trigger, reason, rule.location)
         if not rule.enabled:
             return TraceEntry(rule.name, "disabled", reason="enabled: false", location=rule.location)
         if storage is None:

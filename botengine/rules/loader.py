@@ -126,13 +126,26 @@ def rule_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[Prob
 # --- the loader --------------------------------------------------------------------------------
 
 
-def load(paths: Sequence[Path | str], env: Mapping[str, str] | None = None) -> Loaded:
+def load(
+    paths: Sequence[Path | str],
+    env: Mapping[str, str] | None = None,
+    *,
+    unsaved: Mapping[Path, str] | None = None,
+) -> Loaded:
     """Read and check every rules file under `paths`; never raises for problems in the files.
 
-    `env` is where `secrets.NAME` will be read (default: the process environment).
+    `env` is where `secrets.NAME` will be read (default: the process environment). `unsaved`
+    holds rules files' text to check in place of what is on disk (or as new files): the
+    dashboard's editor checks a file as it is typed, beside the others as saved.
     """
     result = Loaded()
     files, list_files, problems = rule_files(Path(p) for p in paths)
+    texts = {path.resolve(): text for path, text in (unsaved or {}).items()}
+    known = {path.resolve() for path in files}
+    new = [path for path in (unsaved or {}) if path.resolve() not in known]
+    if new:  # in name order among the files of its folder, as if it were saved
+        folders = list(dict.fromkeys(path.parent for path in [*files, *new]))
+        files = sorted([*files, *new], key=lambda path: (folders.index(path.parent), path.name))
     result.problems.extend(problems)
     digest = hashlib.sha256()
     lists: dict[str, TextList] = {}
@@ -142,7 +155,9 @@ def load(paths: Sequence[Path | str], env: Mapping[str, str] | None = None) -> L
             lists[path.stem] = parse_list(raw.decode("utf-8", errors="replace"), f"lists/{path.name}")
     seen: dict[str, str] = {}
     for path in files:
-        if (raw := _read_inside(path, path.parent, result)) is None:
+        typed = texts.get(path.resolve())
+        raw = typed.encode() if typed is not None else _read_inside(path, path.parent, result)
+        if raw is None:
             continue
         digest.update(str(path).encode() + b"\0" + raw)
         result.files.append(path)

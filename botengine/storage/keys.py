@@ -21,6 +21,7 @@ NAMESPACES = (
     "activity",  # per-chat facts that cancel follow-ups (last inbound message, read receipts)
     "poll",  # polls the bot sent, by message id, so votes can be matched by question
     "identity",  # a person's @lid and phone-number JID, each to the other (botengine/identities.py)
+    "history",  # every version of a rules file saved from the dashboard's editor
 )
 
 _SEP = "\x1f"

@@ -37,7 +37,7 @@ def test_log_in_and_find_what_happened_to_an_event(browser: Any, bot: RunningEng
     rule_rows = page.locator("#rule-trace tr")
     assert "greet" in rule_rows.nth(1).inner_text() and "matched" in rule_rows.nth(1).inner_text()
     crm = rule_rows.nth(2).inner_text()
-    assert "failed" in crm and "text does not contain 'order'" in crm
+    assert "did not match" in crm and "text does not contain 'order'" in crm  # not "failed"
     action = page.inner_text("#action-trace")
     assert "reply" in action and "done" in action and "Hello Alice!" in action
 
@@ -74,19 +74,36 @@ def test_pause_and_resume_a_rule(browser: Any, bot: RunningEngine, fake: FakeWaw
     assert page.inner_text("#rule-greet .hits") == "1"  # the paused event did not count
 
 
-def test_the_playground_shows_what_would_happen(browser: Any, bot: RunningEngine, fake: FakeWawp) -> None:
+def test_the_playground_tries_a_typed_message(browser: Any, bot: RunningEngine, fake: FakeWawp) -> None:
     page = logged_in(browser, bot)
     page.click("text=Playground")
-    page.click("text=a private message")
-    text = page.input_value("textarea")
-    page.fill("textarea", text.replace("Hi! Is the shop open today?", "hello from the playground"))
+    page.fill("#message-text", "hello from the playground")
+    page.fill("input[name=name]", "Bob")
     page.click("#try")
-    assert "Hello Alice!" in page.inner_text("#playground-actions")
-    assert "text does not contain 'order'" in page.inner_text("#playground-trace")
-    page.fill("textarea", "{not json")
+    assert "1 rule would answer" in page.inner_text("#trial-summary")
+    assert "Hello Bob!" in page.inner_text("#verdict-greet")
+    assert "text does not contain 'order'" in page.inner_text("#verdict-crm")
+    page.select_option("#message-chat", "group")
+    page.fill("#message-text", "an order, please")
     page.click("#try")
-    assert "not a valid event" in page.inner_text("#playground-error")
+    assert "WAWP" not in page.inner_text("#verdict-crm") and "webhook" in page.inner_text("#verdict-crm")
     assert fake.calls == []  # a playground sends nothing
+
+
+def test_the_playground_tries_an_event_as_json(browser: Any, bot: RunningEngine, fake: FakeWawp) -> None:
+    page = logged_in(browser, bot)
+    page.click("text=Playground")
+    page.check("#mode-event")
+    page.click("text=a private message")
+    assert page.is_checked("#mode-event")  # a sample opens the JSON form
+    text = page.input_value("#event-json")
+    page.fill("#event-json", text.replace("Hi! Is the shop open today?", "hello from the playground"))
+    page.click("#try")
+    assert "Hello Alice!" in page.inner_text("#verdict-greet")
+    page.fill("#event-json", "{not json")
+    page.click("#try")
+    assert "not a valid event" in page.inner_text("#trial-error")
+    assert fake.calls == []
 
 
 def test_a_broken_rules_file_is_shown_with_its_line(browser: Any, bot: RunningEngine, tmp_path: Path) -> None:
