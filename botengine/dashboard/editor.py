@@ -264,6 +264,8 @@ class Editor:
                 await asyncio.to_thread(self.folder.write, name, version.text, expected=base)
         except ConflictError as exc:
             return await self._page(request, session, name, exc.current, base, conflict=exc.current)
+        except EditError as exc:
+            return await self.files(request, session, str(exc))
         action = f"rolled back to the version of {_stamp(version)}"
         await self.history.record(
             name, version.text, who=session.user, action=action, deleted=version.deleted
