@@ -12,7 +12,7 @@ import hmac
 import ipaddress
 from collections.abc import Sequence
 
-from botengine.option import Network
+from botengine.options import Network
 
 
 def _digest(value: str | bytes) -> bytes:

@@ -1,7 +1,7 @@
 """Documentation generated from the code, so it cannot drift: `scripts/docs` rewrites it all
 (`botengine docs`, botengine/commands/docs.py).
 
-    README.md               <!-- config:start --> … the configuration reference (config.OPTIONS)
+    README.md               <!-- config:start --> … the configuration reference (options.OPTIONS)
     docs/reference.md       every trigger and action: meaning, example, parameters (registries)
     docs/rules.schema.json  the JSON Schema of a rules file (for editors)
 

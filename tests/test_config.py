@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from botengine.config import OPTIONS, Settings, setting
+from botengine.config import Settings, setting
 from botengine.errors import ConfigError
+from botengine.options import OPTIONS
 
 
 def test_every_setting_is_an_option_and_every_option_a_setting() -> None:

@@ -7,9 +7,10 @@ import ipaddress
 import logging
 
 from botengine.app import build_app
-from botengine.config import OPTIONS, Settings
+from botengine.config import Settings
 from botengine.errors import ConfigError
 from botengine.logs import configure_logging
+from botengine.options import OPTIONS
 
 log = logging.getLogger("botengine")
 
