@@ -1,4 +1,8 @@
-"""Charts as inline SVG, drawn on the server: no chart library, no JavaScript."""
+"""Charts as inline SVG, drawn on the server: no chart library, no JavaScript.
+
+The scale and the legend are HTML above the drawing, so they stay readable on a phone, where
+the drawing keeps its size and scrolls sideways (starting at "now").
+"""
 
 from __future__ import annotations
 
@@ -13,15 +17,22 @@ WIDTH, HEIGHT, PAD = 720, 160, 28
 COLOURS = ("#2f7ed8", "#8bbc21", "#f28f43", "#910000", "#1aadce", "#77a1e5")
 
 
-def _frame(body: str, label: str, top: str) -> Markup:
-    # every text that reaches the SVG went through escape() above or is a number we computed
+def _key(name: str, colour: str) -> str:
+    return f'<span class="key" style="color: {colour}">■ {escape(name)}</span>'
+
+
+def _frame(body: str, label: str, top: str, legend: list[str], note: str = "") -> Markup:
+    # every text that reaches the markup went through escape() or is a number we computed
+    head = f'<span class="scale">top of the scale: <b>{escape(top)}</b></span> {" ".join(legend)}'
+    if note:
+        head += f' <span class="off-scale">{escape(note)}</span>'
     return Markup(  # noqa: S704
+        f'<div class="chart-head">{head}</div><div class="chart-wrap">'
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT + PAD}" role="img" aria-label="{escape(label)}">'
         f'<line x1="{PAD}" y1="{HEIGHT}" x2="{WIDTH}" y2="{HEIGHT}" stroke="#999"/>'
-        f'<text x="2" y="12" font-size="11">{escape(top)}</text>'
         f'<text x="{PAD}" y="{HEIGHT + 18}" font-size="11">60 min ago</text>'
         f'<text x="{WIDTH - 30}" y="{HEIGHT + 18}" font-size="11">now</text>'
-        f"{body}</svg>"
+        f"{body}</svg></div>"
     )
 
 
@@ -48,13 +59,12 @@ def events_chart(minutes: Sequence[Minute], kinds: int = 5) -> Markup:
                 f'fill="{COLOURS[j % len(COLOURS)]}"><title>{escape(name)}: {count}</title></rect>'
             )
     others = sum(v for m in minutes for t, v in m.events.items() if t not in shown)
-    legend = "".join(
-        f'<tspan fill="{COLOURS[j % len(COLOURS)]}">■ {escape(name)}</tspan> '
+    legend = [
+        _key(name, COLOURS[j % len(COLOURS)])
         for j, name in enumerate([*shown, "other"])
         if name != "other" or others
-    )
-    bars.append(f'<text x="{PAD + 90}" y="12" font-size="11">{legend}</text>')
-    return _frame("".join(bars), "events per minute by type", f"{peak}/min")
+    ]
+    return _frame("".join(bars), "events per minute by type", f"{peak} a minute", legend)
 
 
 OUTLIER = 10.0  # a point past this many times the typical one is drawn at the top, not scaled to
@@ -101,9 +111,7 @@ def gap_chart(minutes: Sequence[Minute]) -> Markup:
                 continue
             x, y = PAD + (i + 0.5) * slot, HEIGHT - min(v, top) / top * (HEIGHT - 16)
             points.append(f"{x:.1f},{y:.1f}")
-            lines.append(
-                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{COLOURS[j]}"/>'
-            )  # a lone minute shows
+            lines.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{COLOURS[j]}"/>')  # a lone minute
             if v > top:
                 off_scale += 1
                 lines.append(_marker(x, y, COLOURS[j], f"{name}: {human_seconds(v)} (off the scale)"))
@@ -111,8 +119,6 @@ def gap_chart(minutes: Sequence[Minute]) -> Markup:
             lines.append(
                 f'<polyline fill="none" stroke="{COLOURS[j]}" stroke-width="2" points="{" ".join(points)}"/>'
             )
-        lines.append(f'<text x="{PAD + 90 + j * 50}" y="12" font-size="11" fill="{COLOURS[j]}">{name}</text>')
-    if off_scale:
-        note = f"▲ {off_scale} off the scale (events that arrived long after they happened)"
-        lines.append(f'<text x="{PAD + 200}" y="12" font-size="11" fill="#b42318">{escape(note)}</text>')
-    return _frame("".join(lines), "delivery gap", human_seconds(top))
+    note = f"▲ {off_scale} off the scale (events that arrived long after they happened)" if off_scale else ""
+    legend = [_key("median", COLOURS[0]), _key("95th percentile", COLOURS[1])]
+    return _frame("".join(lines), "delivery gap", human_seconds(top), legend, note)

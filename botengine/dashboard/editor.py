@@ -98,11 +98,25 @@ class Editor:
     async def files(self, request: Request, session: Session, error: str = "") -> Response:
         names = self.folder.names()
         deleted = [n for n in await self.history.files() if n not in names]
+        loaded = await asyncio.to_thread(self.folder.load)
+        rows = []
+        for name in names:
+            mine = f"{self.folder.path(name)}:"
+            versions = await self.history.versions(name)
+            rows.append(
+                {
+                    "name": name,
+                    "rules": [r.name for r in loaded.rules if r.location.startswith(mine)],
+                    "tests": sum(t.location.startswith(mine) for t in loaded.tests),
+                    "problems": sum(p.path == mine[:-1] and p.severity == "error" for p in loaded.problems),
+                    "saved": versions[0] if versions else None,
+                }
+            )
         response = self.ui.render(
             request,
             "editor_files.html",
             session,
-            names=names,
+            rows=rows,
             deleted=deleted,
             error=error,
             done=request.query_params.get("done", ""),

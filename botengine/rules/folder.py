@@ -92,6 +92,10 @@ class RulesFolder:
             raise EditError(f"{name}: cannot read it ({exc.strerror or exc})") from exc
         return RulesFile(name, data.decode("utf-8", errors="replace"))
 
+    def load(self) -> Loaded:
+        """The folder as saved, checked (for a listing: rules, tests and problems per file)."""
+        return load([self.root], self.env)
+
     def check(self, name: str, text: str) -> Loaded:
         """Every problem of the folder with `text` in place of the file (nothing is written)."""
         return load([self.root], self.env, unsaved={self.path(name): normalized(text)})
