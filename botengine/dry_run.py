@@ -76,5 +76,6 @@ async def dry_run_event(
     for var, value in variables.items():
         await set_var(storage, view.session, scope, owner, var, value, None)
     executor = Executor(Services(storage=storage, env=os.environ), dry_run=True)
-    processor = RuleProcessor(lambda: rules, storage, executor, dry_run=True)
+    # explained: a dry run is asked "why did my rule not fire?", so every rule says why not
+    processor = RuleProcessor(lambda: rules, storage, executor, dry_run=True, explain=True)
     return await processor.process(view, body, now=now)

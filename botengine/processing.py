@@ -57,6 +57,7 @@ class RuleProcessor:
         metrics: Metrics | None = None,
         *,
         dry_run: bool = False,
+        explain: bool = False,
         listeners: Sequence[EventSink] = (),
         job_listeners: Sequence[JobSink] = (),
     ) -> None:
@@ -65,6 +66,7 @@ class RuleProcessor:
         self.executor = executor
         self.metrics = metrics
         self.dry_run = dry_run
+        self.explain = explain  # try every candidate rule and keep every reason (RuleSet.evaluate)
         self.identities = Identities(storage, learn=not dry_run)  # lid ↔ phone: a dry run only reads
         self.listeners = tuple(listeners)  # e.g. the dashboard's traces and charts
         self.job_listeners = tuple(job_listeners)
@@ -88,7 +90,9 @@ class RuleProcessor:
         view = await self.identities.complete(view)  # a person matches in either of their forms
         if not self.dry_run and rules.follows_activity:
             await activity.record(self.storage, view)
-        evaluation = await rules.evaluate(view, self.storage, now=now, dry_run=self.dry_run)
+        evaluation = await rules.evaluate(
+            view, self.storage, now=now, dry_run=self.dry_run, explain=self.explain
+        )
         result = Processed(view, evaluation, received_at=received_at or time.time())
         for run in evaluation.matches:
             result.outcomes += await self.executor.run_rule(view, run, body)

@@ -38,18 +38,26 @@ def sample(name: str) -> EventView:
 
 
 async def evaluate(
-    rules: RuleSet, event: EventView, storage: Storage | None = None, now: datetime | None = None
+    rules: RuleSet,
+    event: EventView,
+    storage: Storage | None = None,
+    now: datetime | None = None,
+    *,
+    explain: bool = False,
 ) -> Evaluation:
     return await rules.evaluate(
-        event, storage if storage is not None else MemoryStorage(), now=now, dry_run=True
+        event, storage if storage is not None else MemoryStorage(), now=now, dry_run=True, explain=explain
     )
 
 
 async def fired(rules: RuleSet, event: EventView, now: datetime | None = None) -> list[str]:
-    return [run.rule for run in (await evaluate(rules, event, now=now)).matches]
+    """The rules `event` fires, through the rule index; trying every rule must agree."""
+    found = [run.rule for run in (await evaluate(rules, event, now=now)).matches]
+    assert found == [run.rule for run in (await evaluate(rules, event, now=now, explain=True)).matches]
+    return found
 
 
 async def why_not(rules: RuleSet, event: EventView, rule: str, now: datetime | None = None) -> str:
-    entry = next(e for e in (await evaluate(rules, event, now=now)).trace if e.rule == rule)
+    entry = next(e for e in (await evaluate(rules, event, now=now, explain=True)).trace if e.rule == rule)
     assert not entry.matched
     return f"{entry.trigger}: {entry.reason}"

@@ -90,6 +90,8 @@ class TraceStore:
                 }
                 for e in processed.evaluation.trace
             ],
+            # the other candidate rules: skipped by the index, or past the reasons kept
+            "rules_not_shown": processed.evaluation.not_shown,
             "actions": [_action(o, processed.received_at) for o in processed.outcomes],
             "envelope": _envelope(view),
         }

@@ -1,9 +1,15 @@
 """Evaluating an event against a rule set: which rules fire, with which variables, and why not.
 
-An event meets only its candidate rules (indexed by event type, exact and wildcard), and their
-`text:` regexes are searched in one RE2 Set pass; each candidate's compiled pattern runs only to
-confirm a hit and read its named groups. Per rule, in file order: triggers, paused, cooldown,
-then `stop`. A `RuleSet` never changes once built, so swapping one in is atomic.
+An event meets only its candidate rules (those whose `on:` takes its type), and of those the rule
+index (rules/index.py) visits only the ones whose most selective indexed trigger holds: a rule
+waiting for another keyword, sender or emoji costs nothing. `text:` regexes are searched in one
+RE2 Set pass; each visited rule's compiled pattern runs only to confirm a hit and read its named
+groups. Per visited rule, in file order: triggers, paused, cooldown, then `stop`. Every index is
+built with the set, and a `RuleSet` never changes once built, so swapping one in is atomic.
+
+The trace keeps every rule that fired and the first WHY_NOT_KEPT of the others, with the count
+of the rest (`not_shown`): a trace's size does not grow with the rule count. `explain=True`
+(dry runs, `--explain`, inline tests) visits every candidate and keeps every reason.
 
 The triggers of one event have a time budget in total (`budget.EVENT_SECONDS`, on top of each
 expression's and regex's own), and a long evaluation gives other tasks a turn every few
@@ -25,11 +31,13 @@ from typing import Any, Literal
 from botengine import budget
 from botengine.actions import Capability, RuleRun, capabilities_of
 from botengine.errors import BudgetExceededError, ExpressionError, RulesError
+from botengine.event_types import EVENT_TYPES
 from botengine.events import EventView
 from botengine.rules.globs import is_glob
+from botengine.rules.index import RuleIndex
 from botengine.rules.loader import CompiledRule, InlineTest, load
 from botengine.rules.problems import Problem
-from botengine.rules.regex import CompiledRegex, RegexSet
+from botengine.rules.regex import CompiledRegex
 from botengine.rules.triggers import MatchContext
 from botengine.rules.variables import variables_of
 from botengine.storage import Storage
@@ -37,6 +45,9 @@ from botengine.storage.keys import key
 
 _YIELD_EVERY = 0.005  # seconds of evaluation before other tasks get a turn
 _CLOCK_EVERY = 7  # look at the clock after every 8th rule (position & 7 == 0), and the last
+WHY_NOT_KEPT = 8  # rules that did not fire, kept with their reason in an event's trace
+_EXPLAIN_UP_TO = 32  # candidate rules: up to this many, the trace explains rules the index skipped
+_TYPES_CACHED = 1024  # event types come from outside: their candidates are cached up to this many
 
 # "unmatched": a trigger said no (the trace says which and why); "error": a trigger could not be
 # evaluated (an expression that failed), which is a mistake to fix, not a "no".
@@ -75,20 +86,23 @@ class TraceEntry:
 
 @dataclass
 class Evaluation:
-    """The rules an event fired (in order) and a trace of every candidate rule."""
+    """The rules an event fired (in order), and a trace: every rule that fired, the first
+    WHY_NOT_KEPT candidates that did not (all of them when explained), and how many more did not."""
 
     event_id: str
     version: str
     matches: list[RuleRun] = field(default_factory=list)
     trace: list[TraceEntry] = field(default_factory=list)
+    not_shown: int = 0  # candidate rules that did not fire and have no entry in `trace`
+    why_not: int = 0  # entries in `trace` of rules that did not fire
 
-
-@dataclass(frozen=True)
-class _Candidates:
-    """The rules one event type meets, and their regexes gathered in an RE2 Set."""
-
-    rules: tuple[CompiledRule, ...]
-    regex_set: RegexSet | None
+    def note(self, entry: TraceEntry, keep: int) -> None:
+        """Add `entry` to the trace if its rule fired or fewer than `keep` reasons are kept."""
+        if entry.matched or self.why_not < keep:
+            self.trace.append(entry)
+            self.why_not += not entry.matched
+        else:
+            self.not_shown += 1
 
 
 def cooldown_key(session: str, chat: str, rule: str) -> str:
@@ -116,15 +130,16 @@ class RuleSet:
         self.tests = tuple(tests)
         self.warnings = tuple(warnings)
         self.files = tuple(files)
-        self._exact: dict[str, list[CompiledRule]] = {}
-        self._wildcard: list[CompiledRule] = []
+        self._order = {rule.name: rule.order for rule in self.rules}
+        by_on: dict[tuple[str, ...], list[CompiledRule]] = {}
         for rule in self.rules:
-            for pattern in rule.on:
-                if is_glob(pattern):
-                    self._wildcard.append(rule)
-                else:
-                    self._exact.setdefault(pattern, []).append(rule)
-        self._cache: dict[str, _Candidates] = {}
+            by_on.setdefault(rule.on, []).append(rule)
+        # rules with the same `on:` share an index, built now (never on the first event)
+        self._indexes = [(on, RuleIndex(rules)) for on, rules in by_on.items()]
+        self._cache: dict[str, tuple[RuleIndex, ...]] = {}
+        named = {p for on in by_on for p in on if not is_glob(p)}
+        for event_type in [*EVENT_TYPES, *sorted(named - set(EVENT_TYPES))][:_TYPES_CACHED]:
+            self._for_type(event_type)
 
     @classmethod
     def load(cls, paths: Sequence[Path | str], env: Mapping[str, str] | None = None) -> RuleSet:
@@ -160,17 +175,16 @@ class RuleSet:
         return next((r for r in self.rules if r.name == name), None)
 
     def candidates(self, event_type: str) -> tuple[CompiledRule, ...]:
-        return self._candidates(event_type).rules
+        """Every rule whose `on:` takes `event_type`, in file order."""
+        rules = [rule for index in self._for_type(event_type) for rule in index.rules]
+        return tuple(sorted(rules, key=lambda r: r.order))
 
-    def _candidates(self, event_type: str) -> _Candidates:
+    def _for_type(self, event_type: str) -> tuple[RuleIndex, ...]:
+        """The indexes of the rule groups whose `on:` takes `event_type`."""
         found = self._cache.get(event_type)
         if found is None:
-            rules = {r.order: r for r in self._exact.get(event_type, ())}
-            rules.update((r.order, r) for r in self._wildcard if r.matches_type(event_type))
-            ordered = tuple(rules[i] for i in sorted(rules))
-            regexes = [c.regex for r in ordered for c in r.checks if c.regex is not None]
-            found = _Candidates(ordered, RegexSet(regexes) if len(regexes) > 1 else None)
-            if len(self._cache) < 1024:  # event types come from outside: bound the cache
+            found = tuple(index for on, index in self._indexes if index.rules[0].matches_type(event_type))
+            if len(self._cache) < _TYPES_CACHED:
                 self._cache[event_type] = found
         return found
 
@@ -181,13 +195,20 @@ class RuleSet:
         *,
         now: datetime | None = None,
         dry_run: bool = False,
+        explain: bool = False,
     ) -> Evaluation:
-        """The rules `view` fires. With `dry_run`, nothing is written (cooldowns are only read)."""
+        """The rules `view` fires. With `dry_run`, nothing is written (cooldowns are only read).
+
+        With `explain`, every candidate rule is tried and the trace says why each did not fire;
+        otherwise the index skips the rules that cannot fire (module docstring).
+        """
         now = now or datetime.now(UTC)
         result = Evaluation(view.id, self.version)
-        candidates = self._candidates(view.type)
-        if not candidates.rules:
+        indexes = self._for_type(view.type)
+        if not indexes:
             return result
+        candidates, screened, hits, total = self._visit(indexes, view, explain)
+        result.not_shown = total - len(candidates)  # skipped by the index
         variables: dict[str, Any] | None = None
 
         def get_variables() -> dict[str, Any]:
@@ -196,18 +217,15 @@ class RuleSet:
                 variables = variables_of(view, now)
             return variables
 
-        screened: frozenset[CompiledRegex] = frozenset()
-        hits: frozenset[CompiledRegex] = frozenset()
-        if candidates.regex_set is not None:
-            screened, hits = candidates.regex_set.members, candidates.regex_set.matching(view.text)
         stopped_by: str | None = None
         ctx = MatchContext(view, storage, now, get_variables, screened, hits)
         clock = _Clock()
-        last = len(candidates.rules)
-        for position, rule in enumerate(candidates.rules, 1):
+        last = len(candidates)
+        keep = len(candidates) if explain else WHY_NOT_KEPT
+        for position, rule in enumerate(candidates, 1):
             if stopped_by is not None:
                 reason = f"rule {stopped_by!r} has stop: true"
-                result.trace.append(TraceEntry(rule.name, "stopped", reason=reason, location=rule.location))
+                result.note(TraceEntry(rule.name, "stopped", reason=reason, location=rule.location), keep)
                 continue
             ctx.groups = {}
             try:
@@ -223,7 +241,7 @@ class RuleSet:
             except BudgetExceededError as exc:
                 # the reason first: `dlq list` shows the start of it, and a location can be long
                 raise BudgetExceededError(f"{exc} (rule {rule.name!r}, {rule.location})") from exc
-            result.trace.append(entry)
+            result.note(entry, keep)
             if entry.matched:
                 run_vars = {**get_variables(), **ctx.groups}
                 if rule.state_reads:
@@ -233,7 +251,67 @@ class RuleSet:
                 result.matches.append(RuleRun(rule.name, rule.actions, run_vars, rule.retry))
                 if rule.stop:
                     stopped_by = rule.name
+        if (
+            result.not_shown
+            and result.why_not < keep
+            and result.not_shown + len(candidates) <= _EXPLAIN_UP_TO
+        ):
+            self._explain_skipped(indexes, candidates, ctx, result, keep, stopped_by)
         return result
+
+    def _explain_skipped(
+        self,
+        indexes: tuple[RuleIndex, ...],
+        visited: list[CompiledRule],
+        ctx: MatchContext,
+        result: Evaluation,
+        keep: int,
+        stopped_by: str | None,
+    ) -> None:
+        """Reasons for a few rules the index skipped, so a small rule set's trace explains it whole
+        (a large one's shows what fired and what was visited, and counts the rest).
+
+        Their synchronous checks fail by construction (the index skipped them), so this costs at
+        most `keep` rules' checks."""
+        seen = {id(rule) for rule in visited}
+        stop_at = self._order[stopped_by] if stopped_by is not None else None
+        for rule in (rule for index in indexes for rule in index.rules if id(rule) not in seen):
+            if result.why_not >= keep:
+                break
+            if stop_at is not None and rule.order > stop_at:
+                reason = f"rule {stopped_by!r} has stop: true"
+                entry: TraceEntry | None = TraceEntry(
+                    rule.name, "stopped", reason=reason, location=rule.location
+                )
+            else:
+                ctx.groups = {}
+                try:
+                    entry = self._sync_checks(rule, ctx)
+                except BudgetExceededError:
+                    continue  # an explanation must not cost the event its run
+            if entry is not None:
+                result.note(entry, keep)
+                result.not_shown -= 1
+        result.trace.sort(key=lambda e: self._order[e.rule])
+
+    @staticmethod
+    def _visit(
+        indexes: tuple[RuleIndex, ...], view: EventView, every: bool
+    ) -> tuple[list[CompiledRule], frozenset[CompiledRegex], frozenset[CompiledRegex], int]:
+        """(rules to visit in file order, regexes screened, regexes hit, candidate count)."""
+        if len(indexes) == 1:
+            found = indexes[0].find(view, every=every)
+            return found.rules, found.screened, found.hits, len(indexes[0].rules)
+        rules: list[CompiledRule] = []
+        screened: set[CompiledRegex] = set()
+        hits: set[CompiledRegex] = set()
+        for index in indexes:
+            found = index.find(view, every=every)
+            rules += found.rules
+            screened |= found.screened
+            hits |= found.hits
+        rules.sort(key=lambda r: r.order)
+        return rules, frozenset(screened), frozenset(hits), sum(len(i.rules) for i in indexes)
 
     @staticmethod
     def _sync_checks(rule: CompiledRule, ctx: MatchContext) -> TraceEntry | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from functools import cached_property, lru_cache
+from functools import lru_cache
 
 import regex
 
@@ -31,27 +31,33 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", text.casefold())
 
 
+@lru_cache(maxsize=4096)
+def _glued(char: str) -> bool:
+    """Would `char` beside a word continue it (a letter, digit, mark or `_` of a spaced script)?"""
+    return _GLUES.fullmatch(char) is not None
+
+
 class WordMatcher:
-    """Finds any of some words (already folded) as whole words in a folded text."""
+    """Finds any of some words (already folded) as whole words in a folded text.
+
+    Each occurrence of a word is checked at its two edges: an edge that is itself a letter or
+    digit must not touch another. (The same test as `(?<!GLUE)word(?!GLUE)`, without a regex to
+    compile per rule: 10,000 rules load and meet their first event without compiling any.)
+    """
 
     def __init__(self, words: Sequence[str]) -> None:
         self.words = tuple(dict.fromkeys(words))
-
-    @cached_property
-    def _pattern(self) -> regex.Pattern[str]:
-        """Built on first need (most texts contain none of the words): ~1 ms, too slow at load."""
-        groups: dict[tuple[bool, bool], list[str]] = {}
-        for word in self.words:
-            edges = (bool(_GLUES.fullmatch(word[0])), bool(_GLUES.fullmatch(word[-1])))
-            groups.setdefault(edges, []).append(regex.escape(word))
-        alternatives = []
-        for (left, right), escaped in groups.items():
-            body = "(?:" + "|".join(sorted(escaped, key=len, reverse=True)) + ")"
-            alternatives.append((f"(?<!{_GLUE})" if left else "") + body + (f"(?!{_GLUE})" if right else ""))
-        return regex.compile("|".join(alternatives), regex.V1)
+        self._edges = [(word, _glued(word[0]), _glued(word[-1])) for word in self.words]
 
     def search(self, folded: str) -> bool:
         """True when one of the words is in `folded` as a whole word."""
-        if not any(word in folded for word in self.words):
-            return False  # the common case, decided by plain substring search
-        return self._pattern.search(folded) is not None
+        for word, left, right in self._edges:
+            start = folded.find(word)
+            while start != -1:
+                end = start + len(word)
+                if not (left and start and _glued(folded[start - 1])) and not (
+                    right and end < len(folded) and _glued(folded[end])
+                ):
+                    return True
+                start = folded.find(word, start + 1)
+        return False

@@ -3,10 +3,10 @@ matching, and the small helpers every group of triggers shares."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from botengine.event_types import Carry
 from botengine.events import EventView
@@ -47,6 +47,31 @@ SyncCheck = Callable[[MatchContext], str | None]
 AsyncCheck = Callable[[MatchContext], Awaitable[str | None]]
 
 
+@dataclass(frozen=True, eq=False)
+class Dimension:
+    """Something of an event the rule index looks up (rules/index.py), and how to read it.
+
+    `exact`: `probe` gives the event's values (a chat kind, every form of the sender…), looked up
+    in a table. `prefix`: `probe` gives one text, looked up by each prefix length in use.
+    `substring`: `probe` gives one text, searched for every word at once (one RE2 Set pass).
+    `regex`: the rules' `text:` regexes, searched at once by the engine's RegexSet.
+    """
+
+    name: str
+    probe: Callable[[EventView], Iterable[Hashable]]
+    match: Literal["exact", "prefix", "substring", "regex"] = "exact"
+
+
+@dataclass(frozen=True)
+class IndexKey:
+    """A check's promise to the rule index: it can hold only when the event's `dimension` has
+    one of `values`. A check without one is run on every event its rule meets; a check that has
+    one must never hold otherwise (tests/test_rules_index.py compares both ways)."""
+
+    dimension: Dimension
+    values: frozenset[Hashable]
+
+
 @dataclass(frozen=True)
 class Check:
     """A compiled trigger: `run` (sync) or `run_async` (reads storage)."""
@@ -55,6 +80,7 @@ class Check:
     run: SyncCheck | None = None
     run_async: AsyncCheck | None = None
     regex: CompiledRegex | None = None  # for the engine's RE2 Set prefilter
+    index: IndexKey | None = None  # how the rule index can skip the rule without running this
 
 
 class TriggerError(ValueError):

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from botengine.rules.globs import glob_matcher
-from botengine.rules.triggers.base import Check, CompileContext, MatchContext, TriggerError, as_list, register
+from botengine.rules.globs import glob_matcher, is_glob
+from botengine.rules.triggers.base import (
+    Check,
+    CompileContext,
+    Dimension,
+    IndexKey,
+    MatchContext,
+    TriggerError,
+    as_list,
+    register,
+)
 from botengine.rules.triggers.values import Words
 
 
@@ -29,6 +38,9 @@ def _on(value: Words, ctx: CompileContext) -> Check:
     return Check("on", check)
 
 
+SESSION = Dimension("session", lambda view: (view.session,))  # for the rule index (rules/index.py)
+
+
 @register("session", Words, "the Wawp instance (name, list or wildcard)", "session: acme_main")
 def _session(value: Words, ctx: CompileContext) -> Check:
     patterns = as_list(value)
@@ -38,4 +50,5 @@ def _session(value: Words, ctx: CompileContext) -> Check:
     def check(m: MatchContext) -> str | None:
         return None if matches(m.view.session) else f"session is {m.view.session}, rule wants {wanted}"
 
-    return Check("session", check)
+    exact = not any(is_glob(p) for p in patterns)
+    return Check("session", check, index=IndexKey(SESSION, frozenset(patterns)) if exact else None)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
-from botengine.events import GROUP_ACTIONS, Party
+from botengine.events import GROUP_ACTIONS, EventView, Party
 from botengine.jid import JidKind
-from botengine.rules.globs import glob_matcher
+from botengine.rules.globs import glob_matcher, is_glob
 from botengine.rules.triggers.base import (
     Check,
     CompileContext,
+    Dimension,
+    IndexKey,
     MatchContext,
     TriggerError,
     as_list,
@@ -23,6 +25,19 @@ from botengine.rules.triggers.values import (
     JidMatch,
     NotInList,
 )
+
+
+def _member_forms(view: EventView) -> Iterable[str]:
+    members = view.group.members if view.group else ()
+    return {f for p in members for f in (p.id, p.phone, p.lid) if f}
+
+
+# What the rule index looks up for these triggers (rules/index.py), read as each check reads it.
+CHAT_KIND = Dimension("chat kind", lambda view: (view.chat.kind,))
+CHAT = Dimension("chat", lambda view: view.chat.forms if view.chat.id else ())
+SENDER = Dimension("sender", lambda view: view.sender.forms if view.sender else ())
+PARTICIPANT = Dimension("participant", _member_forms)
+GROUP_ACTION = Dimension("group action", lambda view: (view.group.action,) if view.group else ())
 
 
 @register(
@@ -40,21 +55,24 @@ def _chat(value: JidKind | list[JidKind], ctx: CompileContext) -> Check:
         kind = m.view.chat.kind
         return None if kind in kinds else f"chat is {kind}, rule wants {wanted}"
 
-    return Check("chat", check)
+    return Check("chat", check, index=IndexKey(CHAT_KIND, frozenset(kinds)))
 
 
 JidMatcher = Callable[[Iterable[str]], bool]
 
 
-def _jid_patterns(value: Any, ctx: CompileContext, what: str) -> tuple[JidMatcher, str]:
+def _jid_patterns(
+    value: Any, ctx: CompileContext, what: str
+) -> tuple[JidMatcher, str, frozenset[str] | None]:
     """A matcher for full JIDs or glob patterns of them; lists come from `in:` (or `not_in:`).
 
     It is given every form a person is known by (`…@c.us` and `…@lid`): `in:` holds when one of
     them is listed, `not_in:` when none is, whichever form the rule or the list was written in.
+    The third part is the JIDs for the rule index: the entries when every one is exact.
     """
     if isinstance(value, NotInList):
-        inside, _ = _jid_patterns(InList(**{"in": value.not_in}), ctx, what)
-        return (lambda forms: not inside(forms)), f"outside list {value.not_in!r}"
+        inside, _, _ = _jid_patterns(InList(**{"in": value.not_in}), ctx, what)
+        return (lambda forms: not inside(forms)), f"outside list {value.not_in!r}", None
     if isinstance(value, InList):
         named = ctx.named_list(value.in_)
         entries = list(named.entries)
@@ -81,7 +99,12 @@ def _jid_patterns(value: Any, ctx: CompileContext, what: str) -> tuple[JidMatche
     def matches(forms: Iterable[str]) -> bool:
         return any(one(jid) for jid in forms)
 
-    return matches, short(label, 60)
+    exact = None if any(is_glob(e) for e in entries) else frozenset(entries)
+    return matches, short(label, 60), exact
+
+
+def _jid_key(dimension: Dimension, exact: frozenset[str] | None) -> IndexKey | None:
+    return None if exact is None else IndexKey(dimension, frozenset(exact))
 
 
 def _who(party: Party | None) -> str:
@@ -96,26 +119,26 @@ def _who(party: Party | None) -> str:
     needs="chat",
 )
 def _chat_id(value: JidMatch, ctx: CompileContext) -> Check:
-    matches, label = _jid_patterns(value, ctx, "chat_id")
+    matches, label, exact = _jid_patterns(value, ctx, "chat_id")
 
     def check(m: MatchContext) -> str | None:
         chat = m.view.chat
         return None if chat.id and matches(chat.forms) else f"chat {_who(chat)} is not {label}"
 
-    return Check("chat_id", check)
+    return Check("chat_id", check, index=_jid_key(CHAT, exact))
 
 
 @register(
     "sender", JidMatch, "the sender's full JID, a glob, or {in: list}", "sender: {in: vip}", needs="sender"
 )
 def _sender(value: JidMatch, ctx: CompileContext) -> Check:
-    matches, label = _jid_patterns(value, ctx, "sender")
+    matches, label, exact = _jid_patterns(value, ctx, "sender")
 
     def check(m: MatchContext) -> str | None:
         sender = m.view.sender
         return None if sender and matches(sender.forms) else f"sender {_who(sender)} is not {label}"
 
-    return Check("sender", check)
+    return Check("sender", check, index=_jid_key(SENDER, exact))
 
 
 @register(
@@ -126,7 +149,7 @@ def _sender(value: JidMatch, ctx: CompileContext) -> Check:
     needs="participants",
 )
 def _participant(value: JidMatch, ctx: CompileContext) -> Check:
-    matches, label = _jid_patterns(value, ctx, "participant")
+    matches, label, exact = _jid_patterns(value, ctx, "participant")
 
     def check(m: MatchContext) -> str | None:
         members = m.view.group.members if m.view.group else ()
@@ -139,7 +162,7 @@ def _participant(value: JidMatch, ctx: CompileContext) -> Check:
         people = ", ".join(p.id + (f" ({p.phone})" if p.phone and p.phone != p.id else "") for p in members)
         return f"participants {people or '(none)'} are not {label}"
 
-    return Check("participant", check)
+    return Check("participant", check, index=_jid_key(PARTICIPANT, exact))
 
 
 @register(
@@ -158,7 +181,7 @@ def _action(value: GroupAction | list[GroupAction], ctx: CompileContext) -> Chec
         action = m.view.group.action if m.view.group else None
         return None if action in actions else f"group action is {action or '(none)'}, rule wants {wanted}"
 
-    return Check("action", check)
+    return Check("action", check, index=IndexKey(GROUP_ACTION, frozenset(actions)))
 
 
 @register(

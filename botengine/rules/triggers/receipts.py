@@ -10,6 +10,8 @@ from botengine.rules.globs import glob_matcher
 from botengine.rules.triggers.base import (
     Check,
     CompileContext,
+    Dimension,
+    IndexKey,
     MatchContext,
     TriggerError,
     as_list,
@@ -29,6 +31,17 @@ _OPS: dict[str, Callable[[int, int], bool]] = {
     "=": lambda a, b: a == b,
     "!=": lambda a, b: a != b,
 }
+
+
+# What the rule index looks up for these triggers (rules/index.py). An event's ack is one of
+# ACK_NAMES or None (events.py reads nothing else), so a comparison is the levels it holds for.
+ACK = Dimension("ack", lambda view: (view.ack,) if view.ack is not None else ())
+EMOJI = Dimension(
+    "emoji",
+    lambda view: (
+        (normalize_emoji(view.reaction.emoji),) if view.reaction and not view.reaction.removed else ()
+    ),
+)
 
 
 @register(
@@ -61,7 +74,8 @@ def _ack(value: int | str, ctx: CompileContext) -> Check:
             return None
         return f"ack is {m.view.ack_name or '(none)'}, rule wants {wanted}"
 
-    return Check("ack", check)
+    holds_for = frozenset(a for a in ACK_NAMES if compare(a, level))
+    return Check("ack", check, index=IndexKey(ACK, holds_for))
 
 
 # Emoji variants that mean the same reaction: the emoji-style variation selector (❤ vs ❤️) and
@@ -95,7 +109,7 @@ def _emoji(value: Words, ctx: CompileContext) -> Check:
         got = normalize_emoji(reaction.emoji)
         return None if got in wanted else f"emoji is {reaction.emoji}, rule wants {label}"
 
-    return Check("emoji", check)
+    return Check("emoji", check, index=IndexKey(EMOJI, frozenset(wanted)))
 
 
 @register(

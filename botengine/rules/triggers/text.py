@@ -8,6 +8,8 @@ from botengine.rules.regex import RegexError, compile_regex
 from botengine.rules.triggers.base import (
     Check,
     CompileContext,
+    Dimension,
+    IndexKey,
     MatchContext,
     TriggerError,
     as_list,
@@ -21,6 +23,12 @@ from botengine.rules.triggers.values import (
     TextPattern,
 )
 from botengine.rules.words import WordMatcher, fold
+
+# What the rule index looks up for text triggers (rules/index.py): the text as each trigger reads it.
+REGEX = Dimension("regex", lambda view: (view.text,), "regex")
+WORDS = Dimension("words", lambda view: (fold(view.text),), "substring")
+PREFIX = Dimension("prefix", lambda view: (fold_word(view.text),), "prefix")
+WHOLE_TEXT = Dimension("whole text", lambda view: (fold_word(view.text),))
 
 
 @register(
@@ -61,7 +69,7 @@ def _text(value: str | TextPattern, ctx: CompileContext) -> Check:
         m.groups.update(found)
         return None
 
-    return Check("text", check, regex=regex)
+    return Check("text", check, regex=regex, index=IndexKey(REGEX, frozenset({regex})))
 
 
 def _keywords(value: Any, ctx: CompileContext) -> tuple[list[str], str]:
@@ -91,7 +99,8 @@ def _contains(value: KeywordMatch, ctx: CompileContext) -> Check:
     def check(m: MatchContext) -> str | None:
         return None if matcher.search(fold(m.view.text)) else f"text does not contain {label}"
 
-    return Check("contains", check)
+    # a whole word is a substring first: the index finds the rules whose words occur at all
+    return Check("contains", check, index=IndexKey(WORDS, frozenset(words)))
 
 
 @register(
@@ -108,7 +117,7 @@ def _contains_anywhere(value: KeywordMatch, ctx: CompileContext) -> Check:
         text = fold(m.view.text)
         return None if any(w in text for w in words) else f"text does not contain {label}"
 
-    return Check("contains_anywhere", check)
+    return Check("contains_anywhere", check, index=IndexKey(WORDS, frozenset(words)))
 
 
 @register(
@@ -121,7 +130,7 @@ def _starts_with(value: KeywordMatch, ctx: CompileContext) -> Check:
     def check(m: MatchContext) -> str | None:
         return None if fold_word(m.view.text).startswith(prefixes) else f"text does not start with {label}"
 
-    return Check("starts_with", check)
+    return Check("starts_with", check, index=IndexKey(PREFIX, frozenset(prefixes)))
 
 
 @register(
@@ -138,4 +147,4 @@ def _equals(value: KeywordMatch, ctx: CompileContext) -> Check:
     def check(m: MatchContext) -> str | None:
         return None if fold_word(m.view.text) in wanted else f"text is not {label}"
 
-    return Check("equals", check)
+    return Check("equals", check, index=IndexKey(WHOLE_TEXT, frozenset(wanted)))
