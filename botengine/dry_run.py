@@ -7,8 +7,10 @@ playground: the real rule processor and executor in dry-run mode, on fresh in-me
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,6 +52,21 @@ def scheduled_runs(
     return sorted(runs, key=lambda run: (run.at, run.rule))
 
 
+# A dry run inside a running engine (the dashboard's playground, editor tests and tries) must not
+# write "dry run: would reply …" into the engine's log as if an event had come in. The flag is a
+# context variable: only the dry run's own task is quiet, real events in the same process are not.
+_QUIET: ContextVar[bool] = ContextVar("botengine_dry_run", default=False)
+
+
+class _QuietWhileTrying(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _QUIET.get()
+
+
+for _name in ("botengine.actions", "botengine.rules", "botengine.processing"):
+    logging.getLogger(_name).addFilter(_QuietWhileTrying())
+
+
 async def dry_run_event(
     rules: RuleSet,
     body: bytes,
@@ -78,4 +95,8 @@ async def dry_run_event(
     executor = Executor(Services(storage=storage, env=os.environ), dry_run=True)
     # explained: a dry run is asked "why did my rule not fire?", so every rule says why not
     processor = RuleProcessor(lambda: rules, storage, executor, dry_run=True, explain=True)
-    return await processor.process(view, body, now=now)
+    quiet = _QUIET.set(True)
+    try:
+        return await processor.process(view, body, now=now)
+    finally:
+        _QUIET.reset(quiet)

@@ -4,6 +4,7 @@ format in the zone the person picked (UTC on hover), and a gap chart that an out
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -123,3 +124,17 @@ def test_one_old_event_does_not_wreck_the_gap_chart() -> None:
     assert "1 off the scale" in svg
     assert svg.count("<polyline") == 2  # both lines still drawn
     assert human_seconds(0.35) == "0.35 s" and human_seconds(7200) == "2.0 h"
+
+
+def test_trying_rules_in_the_dashboard_writes_nothing_to_the_engine_log(
+    bot: RunningEngine, client: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    csrf = csrf_of(client.get("/playground").text)
+    with caplog.at_level(logging.INFO):
+        tried = client.post("/playground", data={"csrf": csrf, "mode": "message", "message": "hello"})
+        assert "Hello Alice!" in tried.text
+        bot.post(make_event(text="hello", name="Real"))  # a real event still logs as always
+        bot.wait_processed(1)
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("botengine")]
+    assert not any("would reply" in line or "Alice" in line for line in said), said
+    assert any("event processed" in line for line in said)
