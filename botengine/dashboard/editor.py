@@ -33,21 +33,23 @@ from botengine.rules.history import RulesHistory, Version
 from botengine.rules.loader import Loaded
 from botengine.rules.problems import Problem
 
+# A new file's example answers one exact text only, so creating a file changes nothing a customer
+# sees: it shows the shape of a rule and its test, ready to be changed and tried.
 STARTER = """# yaml-language-server: $schema=../docs/rules.schema.json
 rules:
-  - name: {name}
-    description: What this rule is for
+  - name: {rule}
+    description: What this rule is for (it now answers only the text "try {rule}")
     if:
       chat: contact
-      contains: [hello]
+      equals: "try {rule}"
     do:
-      - reply: "Hello {{{{ sender.name or 'there' }}}}!"
+      - reply: "Hello {{{{ sender.name or 'there' }}}}! This is the {rule} rule: change me."
 
 tests:
-  - name: answers hello
-    event: {{text: "hello", name: Alice}}
+  - name: answers its example
+    event: {{text: "try {rule}", name: Alice}}
     expect:
-      - reply: "Hello Alice!"
+      - reply: "Hello Alice! This is the {rule} rule: change me."
 """
 
 
@@ -130,14 +132,22 @@ class Editor:
         if name and "." not in name:
             name += ".yaml"
         try:
-            rule = name.rsplit(".", 1)[0] or "my-rule"
-            made = await asyncio.to_thread(self.folder.write, name, STARTER.format(name=rule), expected="")
+            rule = await self._free_rule_name(name.rsplit(".", 1)[0] or "my-rule")
+            made = await asyncio.to_thread(self.folder.write, name, STARTER.format(rule=rule), expected="")
         except ConflictError:
             return await self.files(request, session, f"{name} exists already: open it from the list")
         except EditError as exc:
             return await self.files(request, session, str(exc))
         await self.history.record(name, made.text, who=session.user, action="created")
         return RedirectResponse(f"{PREFIX}/editor/{quote(name)}", 303)
+
+    async def _free_rule_name(self, wanted: str) -> str:
+        """`wanted`, or `wanted-2`…: rule names are unique across the files."""
+        taken = {r.name for r in (await asyncio.to_thread(self.folder.load)).rules}
+        name, n = wanted, 2
+        while name in taken:
+            name, n = f"{wanted}-{n}", n + 1
+        return name
 
     # -- one file -------------------------------------------------------------------------------
 

@@ -199,6 +199,10 @@ def test_create_refuses_an_existing_or_odd_name(login: Login, team: RunningEngin
         .endswith("/editor/prices.yaml")
     )
     assert "name: prices" in (tmp_path / "rules" / "prices.yaml").read_text()
+    client.post("/editor/new", data={"csrf": csrf, "name": "greet"})  # a rule greet exists already
+    assert "name: greet-2" in (tmp_path / "rules" / "greet.yaml").read_text()
+    team.wait_until(lambda: team.engine.rules.current.rule("greet-2"), what="the new file loaded")
+    assert team.engine.rules.state.success  # a new file never breaks the set
     again = client.post("/editor/new", data={"csrf": csrf, "name": "prices.yaml"})
     assert again.status_code == 400 and "exists already" in again.text
     odd = client.post("/editor/new", data={"csrf": csrf, "name": "../escape"})
