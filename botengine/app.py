@@ -22,6 +22,7 @@ from botengine.actions import Services
 from botengine.actions.executor import Executor
 from botengine.actions.follow_ups import FollowUps
 from botengine.auth import Authenticator
+from botengine.broadcaster import Broadcaster
 from botengine.config import Settings
 from botengine.dashboard import Dashboard, DashboardAuth, Timeline, TraceStore
 from botengine.errors import StorageError
@@ -114,6 +115,8 @@ def build_app(
         ledger_ttl=settings.ledger_window,
     )
     traces, timeline = TraceStore(storage, window=settings.trace_window), Timeline()
+    # broadcasts share each number's send budget with the replies: the executor's pacer
+    broadcaster = Broadcaster(storage, lambda: services.wawp, executor.pacer, send_rate=settings.send_rate)
     rule_processor = RuleProcessor(
         lambda: rules.current,
         storage,
@@ -122,6 +125,7 @@ def build_app(
         dry_run=settings.dry_run,
         listeners=(traces.record, timeline.record),
         job_listeners=(traces.record_job, timeline.record_job),
+        broadcaster=broadcaster,
     )
     scheduler = Scheduler(storage, rule_processor.run_job)
     auth = Authenticator(

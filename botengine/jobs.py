@@ -3,7 +3,7 @@
 They are replayed after restarts and upgrades, so each is a pydantic model with one way in and
 one way out:
 
-    Job.data      ◄─ encode / decode_job ─►     RunJob | RequeueJob
+    Job.data      ◄─ encode / decode_job ─►     RunJob | RequeueJob | BroadcastJob
     dead letter   ◄─ encode / decode_letter ─►  ActionLetter | EventLetter | JobLetter
     ledger entry  ◄─ encode / decode_ledger ─►  Claim | Settled | Uncertain
 
@@ -103,7 +103,14 @@ def job_id(kind: str, plan: RunPlan, index: str, suffix: str = "") -> str:
     return "\x1f".join((kind, plan.session, plan.event_id, plan.rule, index, suffix))
 
 
-JobRecord = RunJob | RequeueJob
+class BroadcastJob(Record):
+    """Send a broadcast campaign to the people it has not reached yet (botengine/broadcaster.py)."""
+
+    type: Literal["broadcast"] = "broadcast"
+    campaign: str
+
+
+JobRecord = RunJob | RequeueJob | BroadcastJob
 _JOBS: TypeAdapter[JobRecord] = TypeAdapter(Annotated[JobRecord, Field(discriminator="type")])
 
 

@@ -19,9 +19,10 @@ from datetime import datetime
 from botengine import activity
 from botengine.actions.executor import Executor
 from botengine.actions.plan import ActionOutcome, RunPlan, summary_of
+from botengine.broadcaster import Broadcaster
 from botengine.events import EventView, parse_envelope, view_of
 from botengine.identities import Identities
-from botengine.jobs import RunJob, decode_job
+from botengine.jobs import BroadcastJob, RunJob, decode_job
 from botengine.metrics import Metrics
 from botengine.rules.engine import Evaluation, RuleSet
 from botengine.storage import Incoming, Job, Storage
@@ -60,6 +61,7 @@ class RuleProcessor:
         explain: bool = False,
         listeners: Sequence[EventSink] = (),
         job_listeners: Sequence[JobSink] = (),
+        broadcaster: Broadcaster | None = None,
     ) -> None:
         self.rules = rules
         self.storage = storage
@@ -70,6 +72,7 @@ class RuleProcessor:
         self.identities = Identities(storage, learn=not dry_run)  # lid ↔ phone: a dry run only reads
         self.listeners = tuple(listeners)  # e.g. the dashboard's traces and charts
         self.job_listeners = tuple(job_listeners)
+        self.broadcaster = broadcaster  # runs the broadcast jobs
 
     async def __call__(self, event: Incoming) -> str:
         parsed = parse_envelope(event.body)
@@ -108,6 +111,10 @@ class RuleProcessor:
             self.metrics.jobs_run.labels(record.type).inc()
         if isinstance(record, RunJob):
             await self._run_plan(record.plan)
+        elif isinstance(record, BroadcastJob):
+            if self.broadcaster is None:
+                raise ValueError("a broadcast job, but this engine runs no broadcasts")
+            await self.broadcaster.run(record.campaign)
         else:
             await self.storage.requeue(record.incoming())
 

@@ -14,6 +14,7 @@ from botengine.actions.base import (
     capabilities_of,
     register,
 )
+from botengine.actions.broadcast import BROADCAST, OPT_IN, OPT_OUT
 from botengine.actions.conversation import CLEAR, COUNT, LOG, SET
 from botengine.actions.discount import DISCOUNT
 from botengine.actions.group import REMOVE
@@ -26,7 +27,8 @@ from botengine.actions.webhook import WEBHOOK
 
 for _kind in (
     *(REPLY, SEND, REACT, IMAGE, FILE, VOICE, VIDEO, LOCATION, CONTACT, LINK_PREVIEW, POLL),
-    *(MARK_READ, TYPING, REMOVE, WEBHOOK, DISCOUNT, SET, CLEAR, COUNT, LATER, LOG),
+    *(MARK_READ, TYPING, BROADCAST, OPT_OUT, OPT_IN),
+    *(REMOVE, WEBHOOK, DISCOUNT, SET, CLEAR, COUNT, LATER, LOG),
 ):
     register(_kind)
 

@@ -174,6 +174,9 @@ class ActionKind(Generic[P]):
     parameter that gives the action its target instead (`remove`'s `group:`).
     `capabilities`: what the action always asks of the engine; `capability_params`: what it asks
     when a parameter is given (`later` reads chat activity only with `unless:`).
+    `item_params`: parameters left as written when the action renders, because the action renders
+    them once per item it works through (each recipient of a `broadcast`), where templates also
+    see the variables `item_vars` (`{{ person.name }}`).
 
     Generic over its parameter model, so mypy checks `run`, `preview`… against `params`.
     """
@@ -197,6 +200,8 @@ class ActionKind(Generic[P]):
     needs_unless: str | None = None
     capabilities: frozenset[Capability] = frozenset()
     capability_params: Mapping[str, Capability] = field(default_factory=dict)
+    item_params: tuple[str, ...] = ()
+    item_vars: tuple[str, ...] = ()
 
     def expand(self, raw: Any) -> Any:
         """A bare value as the mapping it stands for."""

@@ -56,12 +56,12 @@ def render_action(
                 raise PermanentError(f"{spec.kind}{_where(spec)}: {'; '.join(map(str, problems))}")
             given = secrets.lookup(names, env)
         variables = {**variables, "secrets": given}
-    if isinstance(raw, dict) and (kind.nested in raw or any(k in raw for k in kind.url_params)):
-        outer = {k: v for k, v in raw.items() if k != kind.nested and k not in kind.url_params}
+    as_written = {kind.nested, *kind.item_params} - {None}
+    if isinstance(raw, dict) and any(k in raw for k in (*as_written, *kind.url_params)):
+        outer = {k: v for k, v in raw.items() if k not in as_written and k not in kind.url_params}
         rendered = _render(outer, variables, spec)
         rendered.update({k: _render_url(raw[k], variables, spec) for k in kind.url_params if k in raw})
-        if kind.nested in raw:
-            rendered[kind.nested] = raw[kind.nested]
+        rendered.update({k: raw[k] for k in as_written if k in raw})  # they render later, per item
     else:
         rendered = _render(raw, variables, spec)
     try:

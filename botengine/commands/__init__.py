@@ -12,6 +12,7 @@ COMMAND_MODULES: list[str] = [
     "botengine.commands.rules",
     "botengine.commands.emit",
     "botengine.commands.dlq",
+    "botengine.commands.broadcast",
     "botengine.commands.codes",
     "botengine.commands.fake_wawp",
     "botengine.commands.docs",

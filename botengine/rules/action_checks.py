@@ -193,6 +193,7 @@ class ActionChecker:
         if not self.secrets_valid(where, name, params):
             return False
         known = names.known | {"secrets"} if ACTIONS[name].uses_secrets else names.known
+        known = known | set(ACTIONS[name].item_vars)  # {{ person.name }} in a broadcast's text
         ok = True
         nested = ACTIONS[name].nested
         mapping = isinstance(where.value(name), dict)

@@ -22,6 +22,8 @@ NAMESPACES = (
     "poll",  # polls the bot sent, by message id, so votes can be matched by question
     "identity",  # a person's @lid and phone-number JID, each to the other (botengine/identities.py)
     "history",  # every version of a rules file saved from the dashboard's editor
+    "broadcast",  # campaigns: their record, recipients, per-recipient ledger and counters
+    "optout",  # people who asked not to get broadcasts (`opt_out`), per session
 )
 
 _SEP = "\x1f"
