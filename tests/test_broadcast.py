@@ -26,6 +26,7 @@ from botengine.testing.server import free_port
 from botengine.testing.waiting import eventually
 
 PEOPLE = 20
+Capture = pytest.CaptureFixture[str]
 
 
 def number(n: int) -> str:
@@ -250,3 +251,42 @@ def test_sigkill_halfway_resumes_and_sends_each_person_once(
     for start, end in ((0, before), (before, len(calls))):
         span = calls[end - 1].at - calls[start].at
         assert end - start - burst <= RATE / 60 * span * 1.05 + 1, "sent faster than the send rate"
+
+
+def test_the_dashboard_shows_progress_and_pauses_resumes_and_cancels(tmp_path: Path, fake: FakeWawp) -> None:
+    write_rules(tmp_path / "rules", RULES, people=200, optout=())
+    settings = {"wawp_url": fake.url, "send_rate": 300, "admin_token": "t0ken"}  # 5 a second
+    with running_engine(tmp_path / "rules", tmp_path / "data", **settings) as bot:
+        cid = start(bot)
+        with httpx.Client(base_url=bot.url + "/dashboard") as client:
+            assert client.post("/login", data={"token": "t0ken"}).status_code == 303
+            page = client.get("/broadcasts").text
+            assert f'id="broadcast-{cid}"' in page and "start-offer" in page
+            csrf = page.split('name="csrf" value="')[1].split('"')[0]
+            assert client.post(f"/broadcasts/{cid}/pause", data={"csrf": "0" * 40}).status_code == 403
+            assert client.post(f"/broadcasts/{cid}/pause", data={"csrf": csrf}).status_code == 303
+            paused = bot.wait_until(lambda: (p := progress(bot, cid)).state == "paused" and p, what="paused")
+            assert '<span class="badge paused">paused</span>' in client.get("/broadcasts").text
+            assert client.post(f"/broadcasts/{cid}/resume", data={"csrf": csrf}).status_code == 303
+            bot.wait_until(lambda: progress(bot, cid).sent > paused.sent, what="sending again")
+            assert client.post(f"/broadcasts/{cid}/cancel", data={"csrf": csrf}).status_code == 303
+            cancelled = bot.wait_until(lambda: (p := progress(bot, cid)).state == "cancelled" and p, what="x")
+            page = client.get("/broadcasts").text
+    assert f'<td class="left">{cancelled.left}</td>' in page
+    assert cancelled.left > 0
+
+
+def test_the_command_line_starts_lists_and_steers_campaigns(tmp_path: Path, capsys: Capture) -> None:
+    write_rules(tmp_path / "rules", "rules: []\n", people=5, optout=(1,))
+    data = ["--data-dir", str(tmp_path / "data")]
+    start = ["start", "--to", "customers.csv", "--text", "Hi", "--session", "shop"]
+    cid = cli(capsys, *data, *start, "--rules", str(tmp_path / "rules"))
+    status = json.loads(cli(capsys, *data, "status", cid, "--json"))
+    assert (status["state"], status["total"], status["left"]) == ("running", 5, 5)
+    assert cid in cli(capsys, *data, "list")
+    cli(capsys, *data, "pause", cid)
+    assert json.loads(cli(capsys, *data, "status", cid, "--json"))["state"] == "paused"
+    cli(capsys, *data, "resume", cid)
+    cli(capsys, *data, "cancel", cid)
+    assert main(["broadcast", *data, "pause", cid]) == 1
+    assert f"cannot pause {cid}: it is cancelled" in capsys.readouterr().err

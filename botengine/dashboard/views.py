@@ -1,7 +1,8 @@
 """The dashboard: its pages put together under /dashboard, the login, and `/`.
 
     overview · events (table, one event's trace) · rules (pause) · editor (files, versions)
-    · dead letters (table, one entry, replay/drop) · playground · time zone · log in/out
+    · dead letters (table, one entry, replay/drop) · broadcasts (progress, pause/resume/cancel)
+    · playground · time zone · log in/out
 
 Each group of pages is its own module and gets what it needs here; ui.py holds what they share
 (the session and CSRF checks, rendering, times). See auth.py for the logins.
@@ -20,6 +21,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from botengine.dashboard.auth import COOKIE, SESSION_SECONDS, DashboardAuth, Session
+from botengine.dashboard.broadcasts import BroadcastPages
 from botengine.dashboard.dead_letters import DeadLetterPages
 from botengine.dashboard.editor import Editor
 from botengine.dashboard.pages import Pages
@@ -57,6 +59,7 @@ class Dashboard:
             Pages(self.ui, storage, rules, traces, timeline),
             Editor(self.ui, folder, RulesHistory(storage), traces),
             DeadLetterPages(self.ui, storage, wake_scheduler),
+            BroadcastPages(self.ui, storage, wake_scheduler),
             Playground(self.ui, rules),
         ]
 
