@@ -52,7 +52,6 @@ log = logging.getLogger(__name__)
 
 ATTEMPTS = 3  # tries per person when Wawp answers "later" (429, 5xx, a timeout)
 FAILURES_BEFORE_PAUSE = 10  # in a row: Wawp is down, not this person's number
-LOOK_EVERY = 1.0  # seconds between reads of the campaign's state (pause, cancel)
 CURSOR_EVERY = 25  # recipients between cursor writes
 
 
@@ -98,14 +97,13 @@ class Broadcaster:
     async def _send_from(self, campaign: Campaign, start: int, optouts: OptOuts) -> None:
         cid = campaign.id
         chunk_no, chunk = -1, []
-        looked, failures = 0.0, 0
+        failures = 0
         for index in range(start, campaign.total):
-            if time.monotonic() - looked > LOOK_EVERY:
-                state, _ = await broadcasts.state_of(self.storage, cid)
-                if state != "running":
-                    log.info("broadcast %s %s at %d of %d", cid, state, index, campaign.total)
-                    return
-                looked = time.monotonic()
+            # read before every person: a pause or cancel stops after the message in flight
+            state, _ = await broadcasts.state_of(self.storage, cid)
+            if state != "running":
+                log.info("broadcast %s %s at %d of %d", cid, state, index, campaign.total)
+                return
             if index // broadcasts.CHUNK != chunk_no:
                 chunk_no = index // broadcasts.CHUNK
                 chunk = await broadcasts.people_chunk(self.storage, cid, chunk_no)
