@@ -29,10 +29,11 @@ def _crm_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BOTENGINE_RULE_SECRETS", "CRM_TOKEN")  # as its README says
 
 
-def test_there_are_seven_packs_each_with_a_readme() -> None:
+def test_there_are_eight_packs_each_with_a_readme() -> None:
     assert PACKS == [
         "analytics",
         "auto-reply",
+        "campaign",
         "crm-sync",
         "follow-up",
         "group-guard",
@@ -142,3 +143,19 @@ def test_the_serve_command_of_the_examples_readme_starts(tmp_path: Path) -> None
 
     parsed = build_parser().parse_args(["serve", *args])
     assert parsed.dry_run is True and (REPO / parsed.rules).is_dir()
+
+
+def test_campaign_stop_opts_out_and_shop_asks_with_a_poll(tmp_path: Path) -> None:
+    from botengine.optouts import StoreOptOuts
+
+    fake = FakeWawp()
+    customer = "447700900002@c.us"
+    with fake.serve() as url, _serve_pack(tmp_path, "campaign", url) as bot:
+        bot.post(make_event(text="Stop", sender=customer, session="shop"))
+        [answer] = fake.wait_for(1, "/v2/send/text")
+        bot.post(make_event(text="shop", sender=customer, session="shop"))
+        [poll] = fake.wait_for(1, "/v2/send/poll")
+        opted_out = bot.call(lambda e: StoreOptOuts(e.storage).has("shop", customer))
+    assert answer.json["message"].startswith("Done: you will get no more offers")
+    assert poll.json["poll"]["options"] == ["High Street", "Station Road", "Online"]
+    assert opted_out
