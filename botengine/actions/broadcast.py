@@ -65,7 +65,7 @@ async def run_broadcast(params: BroadcastParams, ctx: ActionContext) -> JSONDict
     suppress = _suppress_files(params, folder)
     for name in suppress:
         try:
-            confined.check(folder, name)
+            confined.find(folder, name)
         except FileRefusedError as exc:
             raise PermanentError(f"broadcast: suppress: {exc}") from exc
     session = params.session or ctx.event.session
@@ -113,7 +113,7 @@ def check_broadcast(params: BroadcastParams, folder: Path) -> list[tuple[str, st
             problems.append((f"image: {params.image!r} is not a JPEG or PNG image", ""))
     for name in params.suppress or []:
         try:
-            confined.check(folder, source_path(folder, name))
+            confined.find(folder, source_path(folder, name))
         except FileRefusedError as exc:
             problems.append((f"suppress: {exc}", ""))
     return problems

@@ -218,7 +218,7 @@ def test_a_link_out_of_the_rules_folder_is_refused(
         os.symlink(secret, tmp_path / "rules" / "menu.png")
         bot.post(make_event(text="go", sender=SHOP))
         [(_, letter)] = bot.wait_until(bot.dead_letters, what="a dead letter")
-    assert "menu.png leads outside the rules folder" in letter["errors"][-1]["error"]
+    assert "'menu.png' leads outside the rules folder" in letter["errors"][-1]["error"]
     assert fake.calls_to("/v2/send/image") == []
 
 
