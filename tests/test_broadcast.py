@@ -278,7 +278,7 @@ def test_the_dashboard_shows_progress_and_pauses_resumes_and_cancels(tmp_path: P
             assert client.post(f"/broadcasts/{cid}/cancel", data={"csrf": csrf}).status_code == 303
             cancelled = settled(bot, fake, cid, "cancelled")
             page = client.get("/broadcasts").text
-    assert f'<td class="left">{cancelled.left}</td>' in page
+    assert f'<td data-label="left" class="left">{cancelled.left}</td>' in page
     assert cancelled.left > 0
 
 
