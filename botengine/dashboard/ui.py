@@ -196,7 +196,7 @@ def json_answer(body: Any, status: int = 200) -> Response:
 
 async def read_form(request: Request) -> dict[str, list[str]]:
     """A urlencoded form (the only kind these pages send), bounded in size; every value per name."""
-    raw = b""
+    raw = bytearray()
     async for chunk in request.stream():
         raw += chunk
         if len(raw) > MAX_FORM:
