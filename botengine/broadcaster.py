@@ -145,7 +145,7 @@ class Broadcaster:
             await self._settle(slot, "failed", str(exc))
             return "failed"
         booking = await self._pace(campaign)
-        if not await self.storage.add(slot, {"state": "sending", "at": time.time()}):
+        if not await self.storage.add(slot, {"state": "sending", "at": time.time()}, ttl=broadcasts.KEEP):
             await self.pacer.release(campaign.session, booking)
             return None  # another run of this campaign took them meanwhile
         try:
@@ -188,7 +188,7 @@ class Broadcaster:
     async def _settle(self, slot: str, outcome: Outcome, detail: str) -> None:
         entry = {"state": outcome, "at": time.time(), "detail": detail[:300]}
         try:
-            await self.storage.put(slot, entry)
+            await self.storage.put(slot, entry, ttl=broadcasts.KEEP)
         except StorageError:  # sent but not recorded: a resumed run will see "sending" (uncertain)
             log.exception("broadcast outcome not recorded: %s", slot.replace("\x1f", " "))
             raise

@@ -10,6 +10,7 @@
                                    recipient's ledger entry is read before they are sent to)
 
 The recipients are read once, when the campaign starts, so a restart sends to the same people.
+Everything but the counters expires after KEEP (180 days): a campaign is history by then.
 The campaign's id is derived from what started it (the event, the rule and the action), so a
 rule that runs again after a crash finds the campaign it started instead of starting another.
 """
@@ -32,6 +33,7 @@ State = Literal["running", "paused", "cancelled", "done"]
 Outcome = Literal["sent", "skipped", "failed", "uncertain"]
 OUTCOMES: tuple[Outcome, ...] = ("sent", "skipped", "failed", "uncertain")
 CHUNK = 500
+KEEP = 180 * 86400.0  # a campaign, its recipients and its ledger are kept this long (then forgotten)
 
 
 class Campaign(Record):
@@ -108,8 +110,8 @@ async def create(storage: Storage, campaign: Campaign, people: list[Person]) -> 
     """Store a new campaign and queue its first run; False when it exists already (a rerun)."""
     for start in range(0, len(people), CHUNK):  # recipients first: a campaign is never half there
         chunk = [[p.to, p.fields] for p in people[start : start + CHUNK]]
-        await storage.put(_of(campaign.id, "people", str(start // CHUNK)), chunk)
-    if not await storage.add(_campaign_key(campaign.id), encode(campaign)):
+        await storage.put(_of(campaign.id, "people", str(start // CHUNK)), chunk, ttl=KEEP)
+    if not await storage.add(_campaign_key(campaign.id), encode(campaign), ttl=KEEP):
         return False
     await set_state(storage, campaign.id, "running")
     await schedule_run(storage, campaign.id)
@@ -142,7 +144,7 @@ async def state_of(storage: Storage, cid: str) -> tuple[State, str]:
 
 
 async def set_state(storage: Storage, cid: str, state: State, reason: str = "") -> None:
-    await storage.put(_of(cid, "state"), {"state": state, "reason": reason, "at": time.time()})
+    await storage.put(_of(cid, "state"), {"state": state, "reason": reason, "at": time.time()}, ttl=KEEP)
 
 
 async def count(storage: Storage, cid: str, outcome: Outcome) -> None:
@@ -155,7 +157,7 @@ async def cursor(storage: Storage, cid: str) -> int:
 
 
 async def move_cursor(storage: Storage, cid: str, index: int) -> None:
-    await storage.put(_of(cid, "cursor"), index)
+    await storage.put(_of(cid, "cursor"), index, ttl=KEEP)
 
 
 async def progress(storage: Storage, cid: str) -> Progress | None:

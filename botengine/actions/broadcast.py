@@ -91,6 +91,7 @@ def preview_broadcast(params: BroadcastParams, ctx: ActionContext) -> JSONDict:
     audience = read_audience(_folder(ctx), params.to)
     first = audience.people[0]
     shown: JSONDict = {"to": params.to, "people": len(audience.people)}
+    shown["never_to"] = ["people who wrote STOP (opt_out)", *_suppress_files(params, _folder(ctx))]
     shown["first"] = {"to": first.to, "text": render(params.text, {"person": first.fields, "to": first.to})}
     if audience.problems:
         shown["unreadable"] = audience.problems[:5]
