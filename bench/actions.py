@@ -5,9 +5,10 @@
 Runs `botengine fake-wawp` and `botengine serve` (rules: reply "ok {{ text }}" to every message,
 and for messages containing "order" a webhook to the fake's /hooks/down) as subprocesses, the
 engine pinned to core 0, the fake and this load generator to core 1. In one run it measures:
-(1) the ceiling: a bare httpx loop on core 0 posting /v2/send/text to the fake, with the engine's
-client limits and concurrency; (2) a burst of --events events posted at once: replies/s at the
-fake, first to last; (3) a steady load of --rate events/s (default: half the burst's rate): time
+(1) the ceilings: bare client loops on core 0 posting /v2/send/text to the fake, with the
+engine's client limits and concurrency: httpx's default client, and the engine's own
+(botengine/outbound.py); (2) a burst of --events events posted at once: replies/s at the fake,
+first to last; (3) a steady load of --rate events/s (default: half the burst's rate): time
 from posting an event to the fake recording its reply; (4) the same loads while /hooks/down hangs
 past the webhook timeout for the "order" chats (--order-share of the chats): the other chats'
 replies/s and latency, as ratios to (2) and (3).
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from poster import Poster  # bench/poster.py
 
 from botengine.testing import make_event
 
@@ -107,10 +109,21 @@ def rate(times: list[float]) -> float:
     return (len(times) - 1) / (max(times) - min(times)) if len(times) > 1 else 0.0
 
 
-async def ceiling(fake: str, calls: int) -> float:
+def bare_clients(fake: str) -> dict[str, httpx.AsyncClient]:
+    """The bare clients measured as ceilings: httpx's default, and the engine's own when there."""
+    found = {"httpx default": httpx.AsyncClient(base_url=fake, limits=LIMITS, timeout=30)}
+    try:
+        from botengine.outbound import http_client
+    except ImportError:  # an engine from before botengine/outbound.py
+        return found
+    found["botengine.outbound"] = http_client(httpx.Timeout(30), base_url=fake)
+    return found
+
+
+async def ceiling(client: httpx.AsyncClient, calls: int) -> float:
     """Calls/s of a bare client loop against the fake: what any sender here could reach."""
     params = {"instance_id": "default", "access_token": "bench"}
-    async with httpx.AsyncClient(base_url=fake, limits=LIMITS, timeout=30) as client:
+    async with client:
 
         async def loop(left: Iterator[int]) -> None:
             for i in left:
@@ -129,12 +142,13 @@ class Load:
     """Posts events to the engine and reads what the fake recorded."""
 
     def __init__(self, engine: str, fake: str, chats: int, order_share: float) -> None:
-        self.client = httpx.AsyncClient(limits=httpx.Limits(max_connections=32), timeout=60)
+        self.client = httpx.AsyncClient(timeout=60)  # for the fake's control routes only
+        self.poster = Poster(engine, connections=32)
         self.engine, self.fake, self.chats, self.order_share = engine, fake, chats, order_share
         self.seq = 0
         self.sent: dict[int, tuple[float, float]] = {}  # seq → (posted, answered), time.time()
         self.orders: set[int] = set()
-        self.failed_posts = self.resent = 0
+        self.failed_posts = 0
 
     async def post(self, outage: bool) -> None:
         seq, self.seq = self.seq, self.seq + 1
@@ -144,15 +158,8 @@ class Load:
         if order:
             self.orders.add(seq)
         posted = time.time()
-        for attempt in range(3):  # the engine drops duplicates by event id: a resend is safe
-            try:
-                response = await self.client.post(self.engine, json=event)
-                break
-            except httpx.TransportError:  # mostly a keep-alive connection closed as it was reused
-                self.resent += 1
-                if attempt == 2:
-                    raise
-        self.failed_posts += response.status_code != 200
+        status = await self.poster.post(event)
+        self.failed_posts += status != 200
         self.sent[seq] = (posted, time.time())
 
     async def replies(self, seqs: set[int], timeout: float = 120) -> dict[int, float]:
@@ -211,8 +218,8 @@ async def run(args: argparse.Namespace, tmp: Path) -> None:
         "--send-rate", "0", "--sync", args.sync,
     ]  # fmt: skip
     with started(fake_cmd, tmp / "fake.log", fake + "/_fake/calls", core=1):
-        pin(0)  # the baseline loop gets the core the engine will have
-        base = await ceiling(fake, args.events)
+        pin(0)  # the baseline loops get the core the engine will have
+        bases = {name: await ceiling(client, args.events) for name, client in bare_clients(fake).items()}
         pin(1)
         httpx.post(fake + "/_fake/reset")
         engine_url = f"http://127.0.0.1:{engine_port}"
@@ -230,14 +237,17 @@ async def run(args: argparse.Namespace, tmp: Path) -> None:
             metrics = httpx.get(engine_url + "/metrics").text
             calls = httpx.get(fake + "/_fake/calls").json()
             await load.client.aclose()
-    report(args, base, phases)
+            load.poster.close()
+    report(args, bases, phases)
     dead = sum(counters(metrics, "botengine_dead_letters").values())
     found = re.findall(
         r'"level": "(?:warning|error|critical)".*?"msg": "([^"]{,70})', (tmp / "engine.log").read_text()
     )
     warnings = Counter(re.sub(r"\d+(\.\d+)?", "N", msg) for msg in found)
     print(f"\nwebhook calls reaching /hooks/down: {sum(c['path'] == '/hooks/down' for c in calls)}")
-    print(f"posts not answered 200: {load.failed_posts}, resent: {load.resent}; dead letters: {dead:.0f}")
+    print(
+        f"posts not answered 200: {load.failed_posts}, resent: {load.poster.resent}; dead letters: {dead:.0f}"
+    )
     actions = {k: v for k, v in counters(metrics, "botengine_actions").items() if v}
     print("engine actions:", ", ".join(f"{k}: {v:.0f}" for k, v in actions.items()))
     print(f"engine log warnings/errors: {len(found)}")
@@ -245,9 +255,15 @@ async def run(args: argparse.Namespace, tmp: Path) -> None:
         print(f"  {count:>6} × {msg}")
 
 
-def report(args: argparse.Namespace, base: float, phases: list[Phase]) -> None:
+def report(args: argparse.Namespace, bases: dict[str, float], phases: list[Phase]) -> None:
     burst, steady, outage_steady, outage_burst = phases
-    print(f"\nbaseline: bare httpx loop → fake, {CONCURRENCY} concurrent, core 0: {base:,.0f} calls/s")
+    for name, calls in bases.items():
+        print(
+            f"\nbaseline: bare {name} loop → fake, {CONCURRENCY} concurrent, core 0: {calls:,.0f} calls/s",
+            end="",
+        )
+        print(f"; burst replies/s × it: {burst.per_s / calls:.2f}")
+    base = bases["httpx default"]
     print(f"engine on core 0 (--sync {args.sync}, --send-rate 0), fake and load generator on core 1;")
     print(f"steady loads at {args.rate:g} events/s for {args.seconds:g} s; in the outage phases, replies")
     print("count the other chats only (not the 'order' ones), and so do their latencies")

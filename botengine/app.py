@@ -27,6 +27,7 @@ from botengine.config import Settings
 from botengine.dashboard import Dashboard, DashboardAuth, Timeline, TraceStore
 from botengine.errors import StorageError
 from botengine.metrics import Metrics
+from botengine.outbound import http_client
 from botengine.pacing import Pacer, SharedPacer
 from botengine.processing import RuleProcessor
 from botengine.receiver import Receiver
@@ -72,11 +73,7 @@ def open_services(settings: Settings, storage: Storage, metrics: Metrics, env: M
         wawp = WawpClient(credentials, base_url=settings.wawp_url, reaction_path=settings.wawp_reaction_path)
     elif not settings.dry_run:
         log.warning("no Wawp credentials (BOTENGINE_WAWP_TOKEN): actions that send will fail")
-    http = httpx.AsyncClient(
-        timeout=httpx.Timeout(10.0, connect=5.0),
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-        follow_redirects=False,
-    )
+    http = http_client(httpx.Timeout(10.0, connect=5.0))
     follow_up = FollowUps(storage).schedule  # `later` stores its actions as a job
     return Services(storage=storage, wawp=wawp, http=http, metrics=metrics, env=env, follow_up=follow_up)
 
