@@ -57,7 +57,8 @@ class TraceStore:
         self.storage = storage
         self.window = window
         self.limit = limit
-        self._recent: deque[str] = deque()  # keys this process wrote, oldest first, to enforce `limit`
+        # (trace key, its by-event key) this process wrote, oldest first, to enforce `limit`
+        self._recent: deque[tuple[str, str]] = deque()
 
     # -- writing (the processor's listeners) ----------------------------------------------------
 
@@ -96,11 +97,12 @@ class TraceStore:
             "envelope": _envelope(view),
         }
         await self.storage.put(slot, trace, ttl=self.window)
-        await self.storage.put(_by_event_key(view.session, view.id), slot, ttl=self.window)
+        by_event = _by_event_key(view.session, view.id)
+        await self.storage.put(by_event, slot, ttl=self.window)
         for run in processed.evaluation.matches:
             await self.storage.incr(_hits_key(run.rule))
             await self.storage.put(_last_key(run.rule), time.time())
-        await self._keep_bounded(slot)
+        await self._keep_bounded(slot, by_event)
 
     async def record_job(self, plan: RunPlan, outcomes: list[ActionOutcome]) -> None:
         """Add what a retry, follow-up or replay did to its event's trace (while it is kept)."""
@@ -114,10 +116,11 @@ class TraceStore:
         trace["summary"] = _summary(trace)  # a retry that ends in the dead letters shows in the list
         await self.storage.put(slot, trace, ttl=self.window)
 
-    async def _keep_bounded(self, slot: str) -> None:
-        self._recent.append(slot)
+    async def _keep_bounded(self, slot: str, by_event: str) -> None:
+        self._recent.append((slot, by_event))
         while len(self._recent) > self.limit:
-            await self.storage.delete(self._recent.popleft())
+            for old in self._recent.popleft():  # the trace and the key that finds it by event id
+                await self.storage.delete(old)
 
     # -- reading (the dashboard) ----------------------------------------------------------------
 

@@ -34,10 +34,9 @@ from botengine.errors import BudgetExceededError, ExpressionError, RulesError
 from botengine.event_types import EVENT_TYPES
 from botengine.events import EventView
 from botengine.rules.globs import is_glob
-from botengine.rules.index import RuleIndex
+from botengine.rules.index import RuleIndex, visit
 from botengine.rules.loader import CompiledRule, InlineTest, load
 from botengine.rules.problems import Problem
-from botengine.rules.regex import CompiledRegex
 from botengine.rules.triggers import MatchContext
 from botengine.rules.variables import variables_of
 from botengine.storage import Storage
@@ -207,7 +206,7 @@ class RuleSet:
         indexes = self._for_type(view.type)
         if not indexes:
             return result
-        candidates, screened, hits, total = self._visit(indexes, view, explain)
+        candidates, screened, hits, total = visit(indexes, view, every=explain)
         result.not_shown = total - len(candidates)  # skipped by the index
         variables: dict[str, Any] | None = None
 
@@ -293,25 +292,6 @@ class RuleSet:
                 result.note(entry, keep)
                 result.not_shown -= 1
         result.trace.sort(key=lambda e: self._order[e.rule])
-
-    @staticmethod
-    def _visit(
-        indexes: tuple[RuleIndex, ...], view: EventView, every: bool
-    ) -> tuple[list[CompiledRule], frozenset[CompiledRegex], frozenset[CompiledRegex], int]:
-        """(rules to visit in file order, regexes screened, regexes hit, candidate count)."""
-        if len(indexes) == 1:
-            found = indexes[0].find(view, every=every)
-            return found.rules, found.screened, found.hits, len(indexes[0].rules)
-        rules: list[CompiledRule] = []
-        screened: set[CompiledRegex] = set()
-        hits: set[CompiledRegex] = set()
-        for index in indexes:
-            found = index.find(view, every=every)
-            rules += found.rules
-            screened |= found.screened
-            hits |= found.hits
-        rules.sort(key=lambda r: r.order)
-        return rules, frozenset(screened), frozenset(hits), sum(len(i.rules) for i in indexes)
 
     @staticmethod
     def _sync_checks(rule: CompiledRule, ctx: MatchContext) -> TraceEntry | None:

@@ -141,3 +141,23 @@ class RuleIndex:
         if dimension.match == "substring":
             return self._words[dimension].found(text)
         return [text[:length] for length in self._lengths[dimension] if length <= len(text)]
+
+
+def visit(
+    indexes: Sequence[RuleIndex], view: EventView, *, every: bool = False
+) -> tuple[list[CompiledRule], frozenset[CompiledRegex], frozenset[CompiledRegex], int]:
+    """What several indexes (the rule groups an event type meets) found, together: (rules to
+    visit in file order, regexes screened, regexes hit, how many rules the groups hold)."""
+    if len(indexes) == 1:
+        found = indexes[0].find(view, every=every)
+        return found.rules, found.screened, found.hits, len(indexes[0].rules)
+    rules: list[CompiledRule] = []
+    screened: set[CompiledRegex] = set()
+    hits: set[CompiledRegex] = set()
+    for index in indexes:
+        found = index.find(view, every=every)
+        rules += found.rules
+        screened |= found.screened
+        hits |= found.hits
+    rules.sort(key=lambda r: r.order)
+    return rules, frozenset(screened), frozenset(hits), sum(len(i.rules) for i in indexes)

@@ -60,9 +60,14 @@ def _text(value: str | TextPattern, ctx: CompileContext) -> Check:
         )
     label = f"/{short(source)}/"
 
+    named = bool(regex.group_names())
+
     def check(m: MatchContext) -> str | None:
-        if regex in m.screened and regex not in m.hits:
-            return f"text does not match {label}"
+        if regex in m.screened:  # the RE2 Set ran this very pattern on this text
+            if regex not in m.hits:
+                return f"text does not match {label}"
+            if not named:
+                return None  # a hit, and no group to read: no second search
         found = regex.search(m.view.text)
         if found is None:
             return f"text does not match {label}"
