@@ -69,8 +69,8 @@ _UPSERT_SEEN = (
 ACK_DELAY = 0.05  # seconds an acknowledgement may wait for a commit to share
 GATHER_WAIT = 0.003  # seconds a batch may stay open while requests keep arriving
 GATHER_MAX = 256  # events in a batch that closes it at once
-_PURGE_EVERY = 60.0  # seconds between sweeps of expired dedupe records
-_PURGE_CHUNK = 5000
+_PURGE_EVERY = 1.0  # seconds between sweeps of expired dedupe records, inside a group commit
+_PURGE_AT_LEAST = 1000  # rows a sweep may delete; more when more arrived since the last one
 _CHECKPOINT_EVERY = 1.0
 _MEMORY_HANDOFF = 10_000  # committed events kept in memory for the worker, past that it reads
 _ROWS_PER_STATEMENT = 400  # SQLite caps the parameters of one statement
@@ -153,6 +153,7 @@ class Journal:
         self._cursor = 0
         self._arrived = asyncio.Event()
         self._last_purge = 0.0
+        self._since_purge = 0  # events committed since the last sweep of expired dedupe records
         self._closed = False
 
     # -- writing --------------------------------------------------------------------------------
@@ -250,6 +251,7 @@ class Journal:
                 db.executemany("INSERT INTO queue VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             if acks:
                 db.executemany("DELETE FROM queue WHERE seq BETWEEN ? AND ?", _ranges(acks))
+            self._since_purge += len(rows)
             if now - self._last_purge > _PURGE_EVERY:
                 self._purge_expired(now)
             db.execute("COMMIT")
@@ -277,10 +279,13 @@ class Journal:
         return new
 
     def _purge_expired(self, now: float) -> None:
-        self._last_purge = now
+        """Delete expired dedupe records: up to twice as many as arrived since the last sweep,
+        so the table stays at about window × rate whatever the rate, and a backlog (the engine
+        was off past the window) shrinks a little at every sweep instead of in one long stall."""
+        limit = max(_PURGE_AT_LEAST, 2 * self._since_purge)
+        self._last_purge, self._since_purge = now, 0
         self._db.execute(
-            "DELETE FROM seen WHERE key IN (SELECT key FROM seen WHERE expires <= ? LIMIT ?)",
-            (now, _PURGE_CHUNK),
+            "DELETE FROM seen WHERE key IN (SELECT key FROM seen WHERE expires <= ? LIMIT ?)", (now, limit)
         )
 
     def _hand_off(self, deliveries: list[Delivery]) -> None:

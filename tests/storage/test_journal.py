@@ -99,6 +99,22 @@ async def test_expired_dedupe_records_are_swept(tmp_path: Path, monkeypatch: pyt
         journal.close()
 
 
+async def test_sweeps_keep_up_with_the_rate_events_arrive_at(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_module, "_PURGE_EVERY", 0.0)
+    monkeypatch.setattr(journal_module, "_PURGE_AT_LEAST", 1)  # only the arrivals set the pace
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(path, dedupe_window=0.1, max_depth=1000)
+    try:
+        await asyncio.gather(*(journal.accept(incoming(f"evt_old_{i}")) for i in range(40)))
+        await asyncio.sleep(0.2)  # all 40 expire
+        await asyncio.gather(*(journal.accept(incoming(f"evt_new_{i}")) for i in range(20)))
+        assert rows(path, "seen") == 20  # the sweep took twice the 20 arrivals: every expired one
+    finally:
+        journal.close()
+
+
 async def test_a_failed_commit_fails_its_batch_and_keeps_the_acks(journal: Journal) -> None:
     await journal.accept(incoming("evt_1"))
     taken = await journal.take(1, 0)
