@@ -149,7 +149,13 @@ def build_app(
         webhook_path=settings.webhook_path,
     )
     receiver = Receiver(storage, auth, metrics, max_body=settings.max_body)
-    worker = Worker(storage, processor or rule_processor, metrics, concurrency=settings.concurrency)
+    worker = Worker(
+        storage,
+        processor or rule_processor,
+        metrics,
+        concurrency=settings.concurrency,
+        log_events=settings.log_events,
+    )
     ticker = Ticker(storage, lambda: rules.current)
     engine = Engine(settings, storage, metrics, worker, rules, rule_processor, scheduler, services, ticker)
     metrics.rules_reloaded(True, len(rules.current))

@@ -68,6 +68,7 @@ class Settings:
     ledger_window: float = _default("ledger_window")
     log_json: bool = _default("log_json")
     log_level: str = _default("log_level")
+    log_events: Literal["all", "acted", "none"] = _default("log_events")
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod

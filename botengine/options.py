@@ -380,4 +380,13 @@ OPTIONS: tuple[Option, ...] = (
         "log level",
         "--log-level",
     ),
+    Option(
+        "log_events",
+        "BOTENGINE_LOG_EVENTS",
+        choice("all", "acted", "none"),
+        "acted",
+        "an `event processed` line for every event, only for those a rule fired for (or that "
+        "failed), or none (a line costs ~13 µs, a sixth of an event no rule wants)",
+        "--log-events",
+    ),
 )

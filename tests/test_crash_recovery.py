@@ -31,7 +31,8 @@ def start_server(
     data_dir: Path, port: int, log_path: Path, extra: list[str] | None = None
 ) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOTENGINE_")}
-    env.update(BOTENGINE_SECRET=SECRET, BOTENGINE_LOG_JSON="true")
+    # every event gets its `event processed` line, which the tests read (no rule fires here)
+    env.update(BOTENGINE_SECRET=SECRET, BOTENGINE_LOG_JSON="true", BOTENGINE_LOG_EVENTS="all")
     command = [sys.executable, "-m", "botengine", "serve", "--host", "127.0.0.1", "--port", str(port)]
     rules = data_dir.parent / "rules"
     rules.mkdir(exist_ok=True)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
+
+import pytest
 
 from botengine.metrics import Metrics
 from botengine.storage import Incoming, Storage
@@ -119,3 +122,22 @@ async def test_stop_starts_nothing_new_while_in_flight_events_finish(storage: St
     await stopping
     # the quick chat's event in flight at the stop finished; its next ones stayed queued
     assert sorted(started) == ["evt_00000", "evt_00001"]
+
+
+async def test_log_events_acted_leaves_out_the_events_no_rule_wanted(
+    storage: Storage, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def processor(event: Incoming) -> str:
+        return "done" if event.event_id.endswith("0") else "no_match"
+
+    for i in range(1, 11):
+        await storage.accept(incoming(i, f"{i}@c.us"))
+    worker = Worker(storage, processor, Metrics(), log_events="acted")
+    caplog.set_level(logging.INFO, "botengine.worker")
+    worker.start()
+    try:
+        await eventually_async(lambda: storage.queue_depth() == 0, 10, "every event acknowledged", 0.01)
+    finally:
+        await worker.stop(1.0)
+    logged = [r.fields["event_id"] for r in caplog.records if r.msg == "event processed"]  # type: ignore[attr-defined]
+    assert logged == ["evt_00010"]  # the one a rule acted on
