@@ -35,6 +35,7 @@ from botengine.retry import RetryPolicy
 from botengine.rules.live import LiveRules, ReloadState
 from botengine.scheduler import Scheduler
 from botengine.storage import Storage, open_storage
+from botengine.storage.health import StoreHealth
 from botengine.ticker import Ticker
 from botengine.wawp import CredentialStore, WawpClient
 from botengine.worker import Processor, Worker
@@ -55,7 +56,26 @@ class Engine:
     scheduler: Scheduler
     services: Services
     ticker: Ticker
+    health: StoreHealth
     loop: asyncio.AbstractEventLoop | None = None  # the one the engine runs on, once started
+    start_when_listening: bool = False  # set by http_server.Server: it calls start_work() itself
+    working: bool = False
+
+    def start_work(self) -> None:
+        """Start taking events and running jobs (once; nothing when this node runs no rules)."""
+        if self.working or self.settings.role == "receiver":
+            return
+        self.working = True
+        self.worker.start()
+        if not self.settings.dry_run:  # a dry run schedules nothing, and must not run what others did
+            self.scheduler.start()
+            self.ticker.start()
+
+    async def stop_work(self) -> None:
+        if self.working:
+            await self.ticker.stop()
+            await self.worker.stop(self.settings.shutdown_grace)
+            await self.scheduler.stop(self.settings.shutdown_grace)
 
 
 def _authorized(request: Request, token: str) -> bool:
@@ -100,9 +120,11 @@ def build_app(
     rules = LiveRules.open(settings.rules_dir, env=env, listeners=[reloaded])
     storage = storage if storage is not None else open_storage(settings)
     metrics.watch_queue(storage.queue_depth)
+    health = StoreHealth(metrics.count_store_error)  # the store as the worker, executor and scheduler meet it
     services = open_services(settings, storage, metrics, env)
     executor = Executor(
         services,
+        health=health,
         dry_run=settings.dry_run,
         # several workers share a number's budget only through the store they share
         pacer=SharedPacer(storage, settings.send_rate) if settings.redis_url else Pacer(settings.send_rate),
@@ -124,7 +146,7 @@ def build_app(
         job_listeners=(traces.record_job, timeline.record_job),
         broadcaster=broadcaster,
     )
-    scheduler = Scheduler(storage, rule_processor.run_job)
+    scheduler = Scheduler(storage, rule_processor.run_job, health=health)
     auth = Authenticator(
         secrets=settings.secrets,
         hmac_keys=settings.hmac_keys,
@@ -155,9 +177,12 @@ def build_app(
         metrics,
         concurrency=settings.concurrency,
         log_events=settings.log_events,
+        health=health,
     )
     ticker = Ticker(storage, lambda: rules.current)
-    engine = Engine(settings, storage, metrics, worker, rules, rule_processor, scheduler, services, ticker)
+    engine = Engine(
+        settings, storage, metrics, worker, rules, rule_processor, scheduler, services, ticker, health
+    )
     metrics.rules_reloaded(True, len(rules.current))
 
     async def healthz(request: Request) -> Response:
@@ -167,7 +192,9 @@ def build_app(
         checks: dict[str, str] = {}
         try:
             await storage.ping()
-            checks["storage"] = "ok"
+            # a ping can pass while writes fail (a full disk still reads): what the store's
+            # users met lately counts as much
+            checks["storage"] = health.problem or "ok"
         except StorageError as exc:
             checks["storage"] = str(exc)
         # a stopped watcher means saved rules go unnoticed: not ready until it runs again
@@ -195,11 +222,8 @@ def build_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine.loop = asyncio.get_running_loop()
-        if runs_rules:
-            worker.start()
-            if not settings.dry_run:  # a dry run schedules nothing, and must not run what others did
-                scheduler.start()
-                ticker.start()
+        if not engine.start_when_listening:  # served otherwise than by http_server.Server: start now
+            engine.start_work()
         await rules.start()
         with contextlib.suppress(RuntimeError, NotImplementedError, ValueError):  # not the main thread
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, rules.reload)
@@ -222,10 +246,7 @@ def build_app(
             yield
         finally:
             await rules.stop()
-            if runs_rules:
-                await ticker.stop()
-                await worker.stop(settings.shutdown_grace)
-                await scheduler.stop(settings.shutdown_grace)
+            await engine.stop_work()
             if services.wawp is not None:
                 await services.wawp.close()
             if services.http is not None:
@@ -235,7 +256,6 @@ def build_app(
 
     # A worker-only node still serves health, metrics and the dashboard, but takes no webhooks.
     receives = settings.role in ("all", "receiver")
-    runs_rules = settings.role in ("all", "worker")
     webhook = [Route(settings.webhook_path, receiver, methods=["POST"])] if receives else []
     app = Starlette(
         routes=[

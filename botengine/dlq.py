@@ -23,25 +23,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from botengine.errors import RecordError, StorageError
-from botengine.jobs import ActionLetter, EventLetter, JobLetter, RunJob, decode_letter, encode
+from botengine.errors import RecordError
+from botengine.jobs import (
+    ActionLetter,
+    EventLetter,
+    RunJob,
+    Uncertain,
+    decode_ledger,
+    decode_letter,
+    encode,
+    ledger_key,
+)
 from botengine.storage import Job, Storage
 from botengine.types import JSONDict
 
 log = logging.getLogger(__name__)
-
-
-async def record_crash(storage: Storage, letter: EventLetter | JobLetter) -> None:
-    """Dead-letter something that crashed (the letter holds the error); never raises.
-
-    For the last-resort paths (a processor or a job that blew up): failing to write the letter
-    is logged, since there is nowhere further to send it.
-    """
-    try:
-        await storage.dlq_add(encode(letter))
-    except StorageError:
-        what = letter.event_id if isinstance(letter, EventLetter) else letter.job_id
-        log.exception("cannot write the dead letter for %s", what)
 
 
 def replay_job(entry_id: str, entry: JSONDict) -> Job:
@@ -60,11 +56,21 @@ def replay_job(entry_id: str, entry: JSONDict) -> Job:
 
 
 async def replay(storage: Storage, entry_id: str) -> bool:
-    """Schedule a dead letter to run again and remove it; False when there is no such entry."""
+    """Schedule a dead letter to run again and remove it; False when there is no such entry.
+
+    An action set aside as uncertain runs again too: replaying it is the person's decision that
+    it did not happen (or that a repeat is fine), so its mark in the ledger goes.
+    """
     entry = await storage.dlq_get(entry_id)
     if entry is None:
         return False
-    await storage.schedule(replay_job(entry_id, entry))
+    job = replay_job(entry_id, entry)
+    letter = decode_letter(entry)
+    if isinstance(letter, ActionLetter):
+        slot = ledger_key(letter.session, letter.event_id, letter.rule, letter.index)
+        if isinstance(decode_ledger(await storage.get(slot)), Uncertain):
+            await storage.delete(slot)
+    await storage.schedule(job)
     await storage.dlq_remove(entry_id)
     return True
 

@@ -111,7 +111,9 @@ def reference() -> str:
     out += ["", *_event_types_section(), "", *_variables_section(), "", "## Actions (`do:`)", ""]
     out.append(
         "Options on every action: `retry:` (a retry policy), `timeout:` (e.g. `10s`), `as:` (a name "
-        "later actions read the result under)."
+        "later actions read the result under), `uncertain:` (`resend`, `skip` or `dead_letter`: what "
+        "to do when a crash or a timeout leaves it unknown whether the action happened; see "
+        "[rules.md](rules.md#when-the-engine-cannot-know-uncertain))."
     )
     for name, kind in ACTIONS.items():
         out += ["", f"### `{name}`", "", kind.summary, "", "```yaml", f"- {kind.example}", "```", ""]
@@ -119,6 +121,7 @@ def reference() -> str:
             out += [f"A bare value fills `{kind.shorthand}`.", ""]
         if asks := _capabilities(kind):
             out += [f"Asks of the engine: {asks}.", ""]
+        out += [f"When uncertain (default): `{kind.uncertain}`.", ""]
         out += _fields_table(kind.params)
     return "\n".join(out) + "\n"
 

@@ -14,6 +14,7 @@
     ├── BudgetExceededError    a template, expression or regex needed more work than allowed
     └── ActionError            an action failed
         ├── RetryableError     worth trying again later (network, 5xx, 429, upstream error)
+        │   └── UncertainError the request left and no answer came: it may have taken effect
         └── PermanentError     a retry cannot fix it (4xx, refused by a precondition)
 
 Library code raises these; only `cli.py` turns them into exit codes. Errors of the libraries we
@@ -93,6 +94,11 @@ class RetryableError(ActionError):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class UncertainError(RetryableError):
+    """An action whose request left but whose answer never came (a timeout, a dropped connection):
+    it may or may not have taken effect, so its `uncertain:` policy decides what happens next."""
 
 
 class PermanentError(ActionError):

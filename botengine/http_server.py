@@ -12,6 +12,11 @@ were taken whole). So each connection here has one deadline at a time:
 Past it, the client gets `408 Request Timeout` (when no answer has started) and the connection is
 closed. A request whose headers pass MAX_HEADER_BYTES gets `431` and is closed too.
 
+`Server` starts the engine's work only once the socket listens. uvicorn runs the app's lifespan
+before it binds: were the worker started there, an event that holds the event loop (a crash
+loop's poison, a long backlog after a restart) would run before /healthz could answer, and from
+outside the engine would never have come up.
+
 The deadline is a float moved at each step; a single timer per connection checks it when due and
 re-arms itself for the new deadline if it moved. Timers are not created and cancelled per
 request: that would cost more than parsing the request.
@@ -21,7 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+import socket
+from typing import Any, Protocol
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -144,3 +150,31 @@ def server_config(app: Any, settings: Settings, host: str) -> uvicorn.Config:
         # default would trust it from loopback and let a local caller pick its own address
         proxy_headers=False,
     )
+
+
+class Startable(Protocol):
+    """What the server needs of `app.state.engine` (botengine.app.Engine)."""
+
+    start_when_listening: bool
+
+    def start_work(self) -> None: ...
+
+
+class Server(uvicorn.Server):
+    """A uvicorn server that starts its engine's work (`Engine.start_work`) once it listens."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.engine = _engine_of(config.app)
+        if self.engine is not None:
+            self.engine.start_when_listening = True
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.engine is not None and not self.should_exit:  # should_exit: it could not start
+            self.engine.start_work()
+
+
+def _engine_of(app: Any) -> Startable | None:
+    engine = getattr(getattr(app, "state", None), "engine", None)
+    return engine if callable(getattr(engine, "start_work", None)) else None

@@ -134,6 +134,7 @@ class LetterError(BaseModel):
 
 class _Letter(Record):
     errors: list[LetterError] = Field(default_factory=list)
+    reason: str = ""  # why it is here, in words (empty in letters of older versions)
 
     @property
     def last_error(self) -> str:
@@ -153,21 +154,31 @@ class ActionLetter(_Letter, _OfEvent):
 
 
 class EventLetter(_Letter, _OfEvent):
-    """An event whose processing crashed; replayed by queueing it again."""
+    """An event whose processing raised, or killed the engine; replayed by queueing it again."""
 
     kind: Literal["event"] = "event"
     traceback: str = ""
 
     @classmethod
     def of(cls, event: Incoming, exc: BaseException) -> EventLetter:
-        return cls(
-            session=event.session,
-            event_id=event.event_id,
-            event_type=event.event_type,
-            chat=event.chat,
-            event=event.body.decode("utf-8", "replace"),
-            **_crash(exc),
-        )
+        """The letter of an event whose processing raised `exc` (call it in the `except` block)."""
+        return cls(reason="its processing raised an error", **_event_fields(event), **_crash(exc))
+
+    @classmethod
+    def quarantined(cls, event: Incoming, reason: str) -> EventLetter:
+        """The letter of an event set aside without processing it (it killed the engine before)."""
+        errors = [LetterError(at=time.time(), error=reason)]
+        return cls(reason=reason, errors=errors, **_event_fields(event))
+
+
+def _event_fields(event: Incoming) -> dict[str, str]:
+    return {
+        "session": event.session,
+        "event_id": event.event_id,
+        "event_type": event.event_type,
+        "chat": event.chat,
+        "event": event.body.decode("utf-8", "replace"),
+    }
 
 
 class JobLetter(_Letter):
@@ -222,7 +233,8 @@ class Settled(Record):
 
     state: Literal["done", "stopped"] = "done"
     at: float = Field(default_factory=time.time)
-    result: Any = None
+    result: Any = None  # secrets redacted
+    uncertain: str = ""  # counted as done without knowing it happened (`uncertain: skip`): why
 
 
 class Uncertain(Record):

@@ -89,6 +89,26 @@ class Metrics:
         self.follow_ups_cancelled = Counter(
             "botengine_follow_ups_cancelled", "`later` actions cancelled by unless:", ["reason"], registry=r
         )
+        self.store_errors = Counter(
+            "botengine_store_errors",
+            "Store operations that failed (each is tried again until it works)",
+            ["operation"],
+            registry=r,
+        )
+        self.uncertain = Counter(
+            "botengine_uncertain_actions",
+            "Actions that may or may not have taken effect (a crash or a timeout after the request "
+            "left), by what their `uncertain:` policy did: resend, skip, dead_letter",
+            ["kind", "policy"],
+            registry=r,
+        )
+        self.quarantined = Counter(
+            "botengine_events_quarantined",
+            "Events dead-lettered instead of processed: crashed (the engine died twice while "
+            "processing it) or raised (its processing raised an error)",
+            ["why"],
+            registry=r,
+        )
         self.jobs_run = Counter(
             "botengine_jobs_run", "Scheduled jobs (retries, follow-ups, replays) run", ["type"], registry=r
         )
@@ -101,6 +121,9 @@ class Metrics:
     def count_rule_counter(self, name: str, by: str, amount: int) -> None:
         if amount > 0:  # a Prometheus counter only goes up; the stored value is the true total
             self.rule_counter.labels(self._counter_names(name), self._counter_by(by)).inc(amount)
+
+    def count_store_error(self, operation: str) -> None:
+        self.store_errors.labels(operation).inc()
 
     def rules_reloaded(self, success: bool, rules: int) -> None:
         self.rules_reload_success.set(1 if success else 0)

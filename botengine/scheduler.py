@@ -4,6 +4,10 @@ Jobs live in the store (storage.schedule), so they survive restarts. A job is le
 runs and forgotten only after it ran; one interrupted by a crash runs again after the restart,
 which the idempotency ledger makes harmless. Jobs run concurrently, so one slow retry never
 holds back the others.
+
+A store that fails stops nothing for good (storage/health.py): reading due jobs, a job the store
+failed under, its dead letter and forgetting it are each tried again until the store works, and
+a job is forgotten only after it ran or its dead letter is written.
 """
 
 from __future__ import annotations
@@ -14,10 +18,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from botengine.dlq import record_crash
-from botengine.errors import StorageError
-from botengine.jobs import JobLetter
+from botengine.jobs import JobLetter, encode
 from botengine.storage import Job, Storage
+from botengine.storage.health import StoreHealth
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +28,18 @@ JobRunner = Callable[[Job], Awaitable[None]]
 
 
 class Scheduler:
-    def __init__(self, storage: Storage, run: JobRunner, *, poll: float = 0.2, concurrency: int = 32) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        run: JobRunner,
+        *,
+        poll: float = 0.2,
+        concurrency: int = 32,
+        health: StoreHealth | None = None,
+    ) -> None:
         self.storage = storage
         self.run = run
+        self.health = health or StoreHealth()
         self.poll = poll
         self.concurrency = max(1, concurrency)
         self._running: set[asyncio.Task[None]] = set()
@@ -50,8 +62,8 @@ class Scheduler:
             jobs: list[Job] = []
             if free > 0:
                 try:
-                    jobs = await self.storage.take_due(time.time(), free)
-                except Exception as exc:  # the loop must outlive a bad row or a store that is down
+                    jobs = await self._due(free)
+                except Exception as exc:  # not the store (it is retried): a row it cannot read
                     log.error("cannot read scheduled jobs (will try again): %s", exc)
                     await asyncio.sleep(1.0)
             for job in jobs:
@@ -64,24 +76,18 @@ class Scheduler:
                     async with asyncio.timeout(self.poll):
                         await self._wake.wait()
 
+    async def _due(self, limit: int) -> list[Job]:
+        return await self.health.retry("take_due", lambda: self.storage.take_due(time.time(), limit))
+
     async def _run_one(self, job: Job) -> None:
         try:
-            await self.run(job)
-        except asyncio.CancelledError:
-            raise  # shutting down: the job stays in the store and runs after the restart
-        except StorageError as exc:  # the store, not the job, failed: leave it to run again
-            log.error("the store failed while job %s ran; it runs again later: %s", job.id, exc)
-            return
-        except Exception as exc:
+            # a store failure is not the job's: it runs again once the store works
+            await self.health.retry("job", lambda: self.run(job))
+        except Exception as exc:  # (a cancellation, at shutdown, leaves it stored for the restart)
             log.exception("job %s failed; it goes to the dead-letter queue", job.id.replace("\x1f", " "))
-            await self._dead_letter(job, exc)
-        try:
-            await self.storage.finish(job.id)
-        except StorageError as exc:
-            log.error("cannot mark job %s done (it will run again): %s", job.id, exc)
-
-    async def _dead_letter(self, job: Job, exc: Exception) -> None:
-        await record_crash(self.storage, JobLetter.of(job.id, job.data, exc))
+            letter = JobLetter.of(job.id, job.data, exc)
+            await self.health.retry("dead_letter", lambda: self.storage.dlq_add(encode(letter)))
+        await self.health.retry("finish", lambda: self.storage.finish(job.id))
 
     async def stop(self, grace: float) -> None:
         self._stopping = True

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from botengine.errors import ConfigError, PermanentError, RetryableError
+from botengine.errors import ConfigError, PermanentError, RetryableError, UncertainError
 from botengine.outbound import http_client
 from botengine.types import JSONDict
 
@@ -151,6 +151,21 @@ def retry_after_of(response: httpx.Response) -> float | None:
         return None
 
 
+# failures that happen before a request is sent: it surely did not arrive
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol,
+             httpx.LocalProtocolError, httpx.ProxyError)  # fmt: skip
+
+
+def transport_failure(exc: httpx.TransportError, target: str) -> RetryableError:
+    """A request that failed on the way, as an error: RetryableError when it surely never
+    arrived, UncertainError when it left and no answer came (it may have taken effect)."""
+    if isinstance(exc, _NOT_SENT):
+        return RetryableError(f"cannot reach {target} ({type(exc).__name__}: {exc})")
+    if isinstance(exc, httpx.TimeoutException):
+        return UncertainError(f"{target} did not answer in time; it may have done it")
+    return UncertainError(f"the connection to {target} broke ({type(exc).__name__}); it may have done it")
+
+
 def _error_text(response: httpx.Response) -> str:
     try:
         body = response.json()
@@ -203,10 +218,8 @@ class WawpClient:
         creds = self.credentials.for_session(session)
         try:
             response = await self.http.request(method, self._url(path, creds), json=body)
-        except httpx.TimeoutException as exc:
-            raise RetryableError(f"Wawp did not answer {method} {path} in time") from exc
         except httpx.TransportError as exc:
-            raise RetryableError(f"cannot reach Wawp ({type(exc).__name__}: {exc})") from exc
+            raise transport_failure(exc, f"Wawp ({method} {path})") from exc
         if response.status_code in RETRYABLE_STATUS or _is_upstream_error(response):
             raise RetryableError(
                 f"Wawp answered {response.status_code} to {method} {path}: {_error_text(response)}",

@@ -4,32 +4,41 @@ Events of one chat (one session's conversation) are processed one at a time, in 
 different chats proceed concurrently, `concurrency` runners taking turns over them. An event that
 takes long (an action waiting for a slow API) is left to finish on its own after `park_after`
 seconds, still holding its chat, so slow chats never take all the runners. An event is
-acknowledged only after the processor returns, so one that was in flight when the process died
+acknowledged only after its outcome is recorded, so one that was in flight when the process died
 is processed again after a restart (the action ledger keeps its effects single).
 
+Accepted means processed. A store that fails (a full disk, Redis restarting) stops nothing for
+good: taking, processing, dead-lettering and acknowledging are each tried again until the store
+works (storage/health.py), and an event is never acknowledged before its outcome is recorded.
+
 A processor that raises does not stop the worker: the event goes to the dead-letter queue with
-the error, to be replayed once the cause is fixed.
+the error, to be replayed once the cause is fixed. Nor does an event whose processing kills the
+process (out of memory, a crash in a library): the store counts the crashes that happened while
+it was being processed (`Delivery.crashes`), and after CRASH_LIMIT of them the event is
+quarantined, dead-lettered with the reason instead of processed again, so a restart never hangs
+on it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
-from botengine.dlq import record_crash
-from botengine.errors import StorageError
-from botengine.jobs import EventLetter
+from botengine.jobs import EventLetter, encode
 from botengine.metrics import Metrics
 from botengine.storage import Delivery, Incoming, Storage
+from botengine.storage.health import StoreHealth
 
 log = logging.getLogger(__name__)
 
 _YIELD_EVERY = 0.0005  # seconds a runner may keep the event loop to itself
+CRASH_LIMIT = 2  # crashes of the process while an event was being processed before it is set aside
 # Outcomes of events no rule acted on: not logged with log_events="acted" (a line costs ~13 µs of
 # CPU, a sixth of such an event's whole cost; docs/benchmarks.md)
 _QUIET_OUTCOMES = frozenset({"no_match", "logged"})
@@ -61,10 +70,12 @@ class Worker:
         poll: float = 0.5,
         park_after: float = 0.5,
         log_events: Literal["all", "acted", "none"] = "all",
+        health: StoreHealth | None = None,
     ) -> None:
         self.storage = storage
         self.processor = processor
         self.metrics = metrics
+        self.health = health or StoreHealth(metrics.count_store_error)
         self.concurrency = max(1, concurrency)
         self.max_parked = 16 * self.concurrency
         self.prefetch = max(256, self.max_parked + 4 * self.concurrency)  # taken, not yet acknowledged
@@ -101,12 +112,8 @@ class Worker:
                 self._slot_freed.clear()
                 await self._slot_freed.wait()
                 continue
-            try:
-                deliveries = await self.storage.take(free, self.poll)
-            except StorageError as exc:
-                log.error("cannot take events from the queue: %s", exc)
-                await asyncio.sleep(1.0)
-                continue
+            take = functools.partial(self.storage.take, free, self.poll)
+            deliveries = await self.health.retry("take", take)
             for delivery in deliveries:
                 self._dispatch(delivery)
 
@@ -166,14 +173,12 @@ class Worker:
     async def _process(self, delivery: Delivery) -> None:
         event = delivery.event
         started = time.perf_counter()
-        try:
-            outcome = await self.processor(event)
-        except asyncio.CancelledError:
-            raise  # shutting down: the event stays queued and runs again after restart
-        except Exception as exc:
-            outcome = "error"
-            log.exception("processing failed", extra={"fields": {"event_id": event.event_id}})
-            await self._dead_letter(event, exc)
+        outcome: object
+        if delivery.crashes >= CRASH_LIMIT:
+            outcome = await self._quarantine(delivery)
+        else:
+            await self.health.retry("begin", lambda: self.storage.begin(delivery))
+            outcome = await self._outcome(event)
         elapsed = time.perf_counter() - started
         self.metrics.processing_seconds.observe(elapsed)
         self.metrics.processed.labels(self.metrics.event_type(event.event_type), str(outcome)).inc()
@@ -191,18 +196,38 @@ class Worker:
                     }
                 },
             )
-        try:
-            await self.storage.ack([delivery])
-        except StorageError as exc:
-            log.error("cannot acknowledge %s (it will run again): %s", event.event_id, exc)
+        await self.health.retry("ack", lambda: self.storage.ack([delivery]))
 
     def _logs(self, outcome: object) -> bool:
         if self.log_events == "acted":
             return outcome not in _QUIET_OUTCOMES
         return self.log_events == "all"
 
-    async def _dead_letter(self, event: Incoming, exc: Exception) -> None:
-        await record_crash(self.storage, EventLetter.of(event, exc))
+    async def _outcome(self, event: Incoming) -> object:
+        """What the processor made of `event`; a store failure runs it again (the ledger keeps
+        what was done single), an error dead-letters it (shutting down: it stays queued)."""
+        try:
+            return await self.health.retry("process", lambda: self.processor(event))
+        except Exception as exc:
+            log.exception("processing failed", extra={"fields": {"event_id": event.event_id}})
+            letter = EventLetter.of(event, exc)
+        await self._dead_letter(letter, "raised")
+        return "error"
+
+    async def _quarantine(self, delivery: Delivery) -> str:
+        event = delivery.event
+        reason = (
+            f"the engine died {delivery.crashes} times while processing this event: it is set aside, "
+            "not processed again (replay it once the cause is found)"
+        )
+        log.error("event quarantined: %s", reason, extra={"fields": {"event_id": event.event_id}})
+        await self._dead_letter(EventLetter.quarantined(event, reason), "crashed")
+        return "quarantined"
+
+    async def _dead_letter(self, letter: EventLetter, why: str) -> None:
+        """Write the letter, whatever it takes: the event is acknowledged only after it."""
+        self.metrics.quarantined.labels(why).inc()
+        await self.health.retry("dead_letter", lambda: self.storage.dlq_add(encode(letter)))
 
     async def stop(self, grace: float) -> None:
         """Stop taking events; give in-flight ones `grace` seconds, then leave the rest queued."""

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
@@ -31,6 +31,11 @@ if TYPE_CHECKING:
     from botengine.actions.plan import RunPlan
     from botengine.metrics import Metrics
     from botengine.wawp import WawpClient
+
+
+UncertainPolicy = Literal["resend", "skip", "dead_letter"]
+"""What to do with an action that may or may not have taken effect (a crash or a timeout after its
+request left): send it again, count it as done, or set it aside for a person (a dead letter)."""
 
 
 class Params(BaseModel):
@@ -93,6 +98,7 @@ class ActionSpec(BaseModel):
     retry: RetryPolicy | None = None  # None: the rule's policy, else the engine's default
     timeout: float | None = None  # None: the kind's default
     result_as: str | None = Field(None, alias="as")  # name under which later actions see the result
+    uncertain: UncertainPolicy | None = None  # None: the kind's default
     location: str = ""  # "rules/shop.yaml:12", for messages
     nested: tuple[ActionSpec, ...] = ()  # the actions inside a `later`
 
@@ -168,6 +174,9 @@ class ActionKind(Generic[P]):
     written out; templates fill in the path and query only, every value percent-encoded so it
     stays inside its segment (botengine/urls.py).
     `timeout`: seconds one attempt may take, unless the action says otherwise.
+    `uncertain`: what to do, unless the action says otherwise, when an attempt may or may not
+    have taken effect (docs/rules.md "When the engine cannot know"): `resend` suits kinds whose
+    repeat is harmless or cheaper than a loss, `skip` those a repeat would falsify.
     `dry_result`: the result a dry run pretends the action returned, so later templates render.
     `needs`: what the event must carry for the action to work (`reply` needs a chat, `react` a
     message); `check` warns about a rule whose event types never carry it. `needs_unless` names a
@@ -194,6 +203,7 @@ class ActionKind(Generic[P]):
     uses_secrets: bool = False
     url_params: tuple[str, ...] = ()
     timeout: float = 15.0
+    uncertain: UncertainPolicy = "resend"
     static_check: StaticCheck[P] | None = None
     dry_result: Preview[P] | None = None
     needs: Carry | None = None

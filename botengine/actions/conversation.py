@@ -143,6 +143,7 @@ COUNT = ActionKind(
     summary="Add to a named counter (shown in /metrics as botengine_rule_counter_total).",
     example='count: {name: reactions, by: "{{ emoji }}"}',
     shorthand="name",
+    uncertain="skip",  # a tally: counting an event twice would falsify it; one short at a crash, not
 )
 
 

@@ -14,11 +14,17 @@ a replay from the dead-letter queue), never before it, since they may use its re
 Retries are jobs in the store, run by the scheduler: nothing waits for a retry inside the worker,
 so a chat whose action is retrying holds back neither other chats nor the worker.
 
-Exactly once: each action is claimed in the ledger (add-if-absent, keyed by session, event id,
-rule and action index) before it runs and marked done after, so a redelivered event, a replayed
-one or a retry that races another skips what was done. Only a crash between an action's effect
-and its "done" mark can repeat it, after the claim's lease runs out; webhooks get an
-Idempotency-Key header so their receivers can drop that repeat too.
+Exactly once: each action is claimed in the ledger (actions/ledger.py: add-if-absent, keyed by
+session, event id, rule and action index) before it runs and settled after, so a redelivered
+event, a replayed one or a retry that races another skips what was done.
+
+Uncertain: a crash after the request left, or a timeout waiting for its answer, leaves it unknown
+whether the action took effect. The ledger tells (a claim whose owner is dead, found when the
+event or its retry runs again; at once, no lease to wait out), and the action's `uncertain:`
+policy decides, counted in botengine_uncertain_actions_total and shown in the event's trace:
+    resend        run it again (a repeat is possible; webhooks carry an Idempotency-Key)
+    skip          count it as done without knowing (nothing is sent twice; it may be missing)
+    dead_letter   set it aside for a person: the rule stops there until the letter is replayed
 """
 
 from __future__ import annotations
@@ -29,73 +35,37 @@ import logging
 import secrets
 import time
 import traceback
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
-from botengine.actions.base import ACTIONS, ActionContext, ActionKind, ActionSpec, RuleRun, Services, SkipRule
-from botengine.actions.plan import ActionOutcome, RunPlan, Status
+from botengine.actions.attempt import Attempt
+from botengine.actions.base import (
+    ACTIONS,
+    ActionKind,
+    ActionSpec,
+    RuleRun,
+    Services,
+    SkipRule,
+)
+from botengine.actions.ledger import Ledger
+from botengine.actions.plan import ActionOutcome, RunPlan
 from botengine.actions.render import Rendered, render_action
 from botengine.durations import format_duration
-from botengine.errors import ActionError, PermanentError, RetryableError, StorageError
+from botengine.errors import ActionError, PermanentError, RetryableError, StorageError, UncertainError
 from botengine.events import EventView
-from botengine.jobs import (
-    ActionLetter,
-    Claim,
-    LedgerEntry,
-    RunJob,
-    Settled,
-    decode_ledger,
-    encode,
-    job_id,
-    ledger_key,
-)
+from botengine.jobs import ActionLetter, Claim, RunJob, Settled, Uncertain, encode, job_id
 from botengine.pacing import Pacer, Pacing
 from botengine.retry import DEFAULT_RETRY, RetryPolicy
 from botengine.secrets import redact
 from botengine.storage import Job
-from botengine.types import JSONDict
+from botengine.storage.health import StoreHealth
 
 log = logging.getLogger("botengine.actions")
 
-_CONTINUES: frozenset[str] = frozenset({"done", "skipped", "dry-run"})  # the next action may run
+# the next action may run after these
+_CONTINUES: frozenset[str] = frozenset({"done", "skipped", "dry-run", "uncertain"})
 
-LEASE_MARGIN = 30.0  # a claim outlives the action's timeout by this much before another may take it
-
-
-@dataclass
-class _Attempt:
-    """One action of a plan on its way down the chain: what every layer needs to know of it."""
-
-    ctx: ActionContext
-    plan: RunPlan
-    spec: ActionSpec
-    kind: ActionKind[Any] | None
-    slot: str  # its place in the ledger
-    timeout: float
-    started: float = field(default_factory=time.perf_counter)
-    rendered: Rendered | None = None
-
-    @classmethod
-    def of(cls, services: Services, view: EventView, plan: RunPlan, spec: ActionSpec) -> _Attempt:
-        kind = ACTIONS.get(spec.kind)
-        return cls(
-            ctx=ActionContext(view, plan.rule, spec.index, services, plan.results, spec, plan),
-            plan=plan,
-            spec=spec,
-            kind=kind,
-            slot=ledger_key(plan.session, plan.event_id, plan.rule, spec.index),
-            timeout=spec.timeout or (kind.timeout if kind else 15.0),
-        )
-
-    @property
-    def ms(self) -> float:
-        return (time.perf_counter() - self.started) * 1000
-
-    def outcome(self, status: Status, detail: str = "", result: Any = None, ms: float = 0.0) -> ActionOutcome:
-        shown = self.rendered.shown if self.rendered is not None else None
-        spec = self.spec
-        return ActionOutcome(self.plan.rule, spec.index, spec.kind, status, detail, shown, result, ms)
+HELD_MARGIN = 5.0  # an action held by a live run is looked at again after its timeout and this
 
 
 class _Held(Exception):
@@ -107,10 +77,10 @@ class Executor:
 
     Each action goes down a chain, one concern per layer, like httpx's `send`:
 
-        _one        failures → a retry job or a dead letter
+        _one        failures → a retry job, a dead letter, or the action's `uncertain:` policy
         _guarded    the ledger guard: done before → skipped; held elsewhere → checked again later
         _paced      render, then the number's sending budget
-        _claimed    the ledger claim: taken before the run, marked done after, released on failure
+        _claimed    the ledger claim: taken before the run, settled after, released on failure
         _timed      the kind's run within its timeout; its errors mapped to ActionErrors
     """
 
@@ -122,13 +92,16 @@ class Executor:
         pacer: Pacing | None = None,
         default_retry: RetryPolicy = DEFAULT_RETRY,
         ledger_ttl: float = 30 * 86400.0,
+        health: StoreHealth | None = None,
     ) -> None:
         self.services = services
         self.storage = services.storage
         self.dry_run = dry_run
         self.pacer: Pacing = pacer or Pacer(0)
         self.default_retry = default_retry
-        self.ledger_ttl = ledger_ttl
+        metrics = services.metrics
+        self.health = health or StoreHealth(metrics.count_store_error if metrics else None)
+        self.ledger = Ledger(services.storage, self.health, ledger_ttl)
 
     # -- running plans --------------------------------------------------------------------------
 
@@ -150,34 +123,43 @@ class Executor:
     # -- the chain ------------------------------------------------------------------------------
 
     async def _one(self, view: EventView, plan: RunPlan, spec: ActionSpec) -> ActionOutcome:
-        attempt = _Attempt.of(self.services, view, plan, spec)
+        attempt = Attempt.of(self.services, view, plan, spec)
         if self.dry_run:
             return self._dry(attempt)
         try:
             return await self._guarded(attempt)
+        except UncertainError as exc:
+            return await self._uncertain(attempt, str(exc))
         except ActionError as exc:
             return await self._failed(attempt, exc)
 
-    async def _guarded(self, a: _Attempt) -> ActionOutcome:
-        if (before := await self._done_before(a)) is not None:
-            return before
+    async def _guarded(self, a: Attempt) -> ActionOutcome:
+        entry = await self.ledger.entry(a.slot)
+        if isinstance(entry, Settled | Uncertain):
+            return self._settled_before(a, entry)
+        if isinstance(entry, Claim):
+            if await self.ledger.running_elsewhere(entry):
+                return await self._defer(a)
+            a.dead_claim = entry  # its process died running it: whether it happened is unknown
+            why = "the engine died while it ran"
+            if a.policy != "resend":
+                return await self._uncertain(a, why)
+            self._note_uncertain(a, why)
         try:
             result = await self._paced(a)
         except _Held:
-            if (before := await self._done_before(a)) is not None:
-                return before
-            await self._reschedule(a.plan, a.spec, a.timeout + LEASE_MARGIN, "held")
-            return a.outcome("deferred", "being run elsewhere; will check again")
+            return await self._defer(a)
         except SkipRule as exc:
             return a.outcome("stopped", str(exc))
         self._keep(a.plan, a.spec, result)
         elapsed = a.ms
         if self.services.metrics is not None:
             self.services.metrics.action_seconds.labels(a.spec.kind).observe(elapsed / 1000)
-        log.info("action done", extra={"fields": {**_fields(a.plan, a.spec), "ms": round(elapsed, 1)}})
-        return a.outcome("done", "", result, elapsed)
+        log.info("action done", extra={"fields": {**a.fields, "ms": round(elapsed, 1)}})
+        detail = "sent again after the engine died while it ran (uncertain: resend)" if a.dead_claim else ""
+        return a.outcome("done", detail, result, elapsed)
 
-    async def _paced(self, a: _Attempt) -> Any:
+    async def _paced(self, a: Attempt) -> Any:
         """Render the parameters, then wait for the number's sending budget (kinds that send).
 
         The wait happens here, holding the chat, so its messages leave in the order the events
@@ -202,26 +184,35 @@ class Executor:
                 await self.pacer.release(a.plan.session, booking)
             raise
 
-    async def _claimed(self, a: _Attempt, kind: ActionKind[Any], rendered: Rendered) -> Any:
-        if await self._claim(a.slot, a.timeout + LEASE_MARGIN) is not None:
+    async def _claimed(self, a: Attempt, kind: ActionKind[Any], rendered: Rendered) -> Any:
+        if a.dead_claim is not None:
+            claim = await self.ledger.take_over(a.slot, a.dead_claim)
+        else:
+            claim = await self.ledger.claim(a.slot)
+        if claim is None:
             raise _Held
         try:
             result = await self._timed(a, kind, rendered)
         except SkipRule as exc:
-            await self._mark_done(a.slot, str(exc), state="stopped")
+            await self.ledger.settle(a.slot, str(exc), state="stopped")
             raise
+        except UncertainError:
+            raise  # the claim stays: it records that the action may have happened
         except ActionError:
-            await self._unclaim(a.slot)
+            await self.ledger.release(a.slot)
             raise
-        await self._mark_done(a.slot, result)
+        finally:
+            self.ledger.finished(claim)
+        await self.ledger.settle(a.slot, redact(result, rendered.secrets))
         return result
 
-    async def _timed(self, a: _Attempt, kind: ActionKind[Any], rendered: Rendered) -> Any:
+    async def _timed(self, a: Attempt, kind: ActionKind[Any], rendered: Rendered) -> Any:
         try:
             async with asyncio.timeout(a.timeout):
                 return await kind.run(rendered.params, a.ctx)
         except TimeoutError:
-            raise RetryableError(f"no answer within {format_duration(a.timeout)}") from None
+            waited = format_duration(a.timeout)
+            raise UncertainError(f"no answer within {waited}; it may have been done") from None
         except StorageError as exc:  # a blip of the store (Redis restarting): worth a retry
             raise RetryableError(f"the store failed: {exc}") from exc
         except (ActionError, SkipRule):
@@ -231,17 +222,29 @@ class Executor:
             log.error("action %s crashed:\n%s", a.spec.kind, trace)
             raise PermanentError(f"{type(exc).__name__}: {exc}") from exc
 
-    async def _done_before(self, a: _Attempt) -> ActionOutcome | None:
-        """The outcome when the ledger says this action already ran for this event, else None."""
-        held = decode_ledger(await self.storage.get(a.slot))
-        if not isinstance(held, Settled):
-            return None
-        if held.state == "done":
-            self._keep(a.plan, a.spec, held.result)
-            return a.outcome("skipped", "done before (idempotency ledger)")
-        return a.outcome("stopped", str(held.result or ""))  # it ended its rule then: it does again
+    # -- what the ledger says -------------------------------------------------------------------
 
-    def _dry(self, a: _Attempt) -> ActionOutcome:
+    def _settled_before(self, a: Attempt, entry: Settled | Uncertain) -> ActionOutcome:
+        if isinstance(entry, Uncertain):
+            return a.outcome(
+                "failed", f"set aside as uncertain (dead letter {entry.letter}): replay it to run it"
+            )
+        if entry.state == "stopped":  # it ended its rule then: it does again
+            return a.outcome("stopped", str(entry.result or ""))
+        self._keep(a.plan, a.spec, entry.result)
+        if entry.uncertain:
+            return a.outcome("uncertain", f"{entry.uncertain}; counted as done (uncertain: skip)")
+        return a.outcome("skipped", "done before (idempotency ledger)")
+
+    async def _defer(self, a: Attempt) -> ActionOutcome:
+        """Another run holds the action: look again later (it will be done, or found uncertain)."""
+        entry = await self.ledger.entry(a.slot)
+        if isinstance(entry, Settled | Uncertain):
+            return self._settled_before(a, entry)
+        await self._reschedule(a.plan, a.spec, a.timeout + HELD_MARGIN, "held")
+        return a.outcome("deferred", "being run elsewhere; will check again")
+
+    def _dry(self, a: Attempt) -> ActionOutcome:
         """Render and describe the action, do nothing; pretend results so later templates render."""
         kind = ACTIONS[a.spec.kind]
         plan = a.plan
@@ -260,32 +263,6 @@ class Executor:
         )
         return dataclasses.replace(a.outcome("dry-run"), preview=preview)
 
-    # -- the ledger -----------------------------------------------------------------------------
-
-    async def _claim(self, slot: str, lease: float) -> LedgerEntry | None:
-        """None when this run may do the action; else the ledger entry that says otherwise."""
-        for _ in range(2):
-            if await self.storage.add(slot, encode(Claim()), ttl=lease):
-                return None
-            held = decode_ledger(await self.storage.get(slot))
-            if held is not None:
-                return held
-            # expired or finished between the two calls: try once more
-        return Claim()
-
-    async def _mark_done(self, slot: str, result: Any, state: Literal["done", "stopped"] = "done") -> None:
-        try:
-            await self.storage.put(slot, encode(Settled(state=state, result=result)), ttl=self.ledger_ttl)
-        except StorageError:
-            # the effect happened; without the mark a redelivery could repeat it: say so loudly
-            log.exception("action done but not recorded in the ledger: %s", slot.replace("\x1f", " "))
-
-    async def _unclaim(self, slot: str) -> None:
-        try:
-            await self.storage.delete(slot)
-        except StorageError:
-            log.warning("could not release the claim %s; it expires with its lease", slot)
-
     @staticmethod
     def _keep(plan: RunPlan, spec: ActionSpec, result: Any) -> None:
         """Make an action's result visible to the actions after it."""
@@ -295,16 +272,50 @@ class Executor:
         if spec.result_as:
             plan.results[spec.result_as] = result
 
+    # -- uncertain ------------------------------------------------------------------------------
+
+    async def _uncertain(self, a: Attempt, why: str) -> ActionOutcome:
+        """An action that may or may not have happened: its policy decides (the module docstring)."""
+        policy = a.policy
+        self._note_uncertain(a, why)
+        if policy == "resend":  # a timeout: the claim is ours, the retry runs it again
+            await self.ledger.release(a.slot)
+            return await self._failed(a, RetryableError(f"{why} (uncertain: resend)"))
+        if a.dead_claim is not None:
+            claim = await self.ledger.take_over(a.slot, a.dead_claim)
+            if claim is None:
+                return await self._defer(a)
+            self.ledger.finished(claim)
+        if policy == "skip":
+            await self.ledger.settle(a.slot, None, uncertain=why)
+            self._keep(a.plan, a.spec, None)
+            return a.outcome("uncertain", f"{why}; not done again (uncertain: skip)", ms=a.ms)
+        a.plan.errors.setdefault(a.spec.index, []).append(
+            {
+                "at": datetime.now(UTC).isoformat(),
+                "attempt": a.plan.attempts.get(a.spec.index, 0) + 1,
+                "error": why,
+            }
+        )
+        letter = await self.dead_letter(a, reason=f"uncertain: {why}")
+        await self.ledger.set_aside(a.slot, why, letter)
+        detail = f"{why}; set aside (uncertain: dead_letter, dead letter {letter})"
+        log.error("action set aside: %s", detail, extra={"fields": a.fields})
+        return a.outcome("failed", detail, ms=a.ms)
+
+    def _note_uncertain(self, a: Attempt, why: str) -> None:
+        if self.services.metrics is not None:
+            self.services.metrics.uncertain.labels(a.spec.kind, a.policy).inc()
+        fields = {**a.fields, "policy": a.policy, "reason": why}
+        log.warning("action uncertain", extra={"fields": fields})
+
     # -- failures -------------------------------------------------------------------------------
 
-    async def _failed(self, a: _Attempt, exc: ActionError) -> ActionOutcome:
+    async def _failed(self, a: Attempt, exc: ActionError) -> ActionOutcome:
         plan, spec = a.plan, a.spec
-        attempt = plan.attempts.get(spec.index, 0) + 1
         # An error may quote what was sent (a URL, an answer): never let a secret through
         message = redact(str(exc), a.rendered.secrets) if a.rendered is not None else str(exc)
-        plan.errors.setdefault(spec.index, []).append(
-            {"at": datetime.now(UTC).isoformat(), "attempt": attempt, "error": message}
-        )
+        attempt = a.record_error(message)
         policy = spec.retry or plan.retry or self.default_retry
         elapsed = a.ms
         if isinstance(exc, RetryableError) and attempt <= policy.retries:
@@ -315,15 +326,15 @@ class Executor:
                 f"attempt {attempt} of {policy.retries + 1} failed: {message}; "
                 f"next in {format_duration(delay)}"
             )
-            log.warning(detail, extra={"fields": _fields(plan, spec)})
+            log.warning(detail, extra={"fields": a.fields})
             return a.outcome("retrying", detail, ms=elapsed)
         why = "no retries left" if isinstance(exc, RetryableError) else "not retryable"
         entry_id = await self.dead_letter(a)
         detail = f"{message} ({why}; dead letter {entry_id})"
-        log.error("action failed: %s", detail, extra={"fields": _fields(plan, spec)})
+        log.error("action failed: %s", detail, extra={"fields": a.fields})
         return a.outcome("failed", detail, ms=elapsed)
 
-    async def dead_letter(self, a: _Attempt) -> str:
+    async def dead_letter(self, a: Attempt, reason: str = "") -> str:
         plan, spec = a.plan, a.spec
         letter = ActionLetter(
             session=plan.session,
@@ -336,26 +347,24 @@ class Executor:
             location=spec.location,
             params=a.rendered.shown if a.rendered else spec.model_dump(mode="json")["params"],
             errors=plan.errors.get(spec.index, []),
+            reason=reason,
             event=plan.event,
             plan=plan.from_action(spec),
         )
         if self.services.metrics is not None:
             self.services.metrics.dead_letters.labels(spec.kind).inc()
-        return await self.storage.dlq_add(encode(letter))
+        entry = encode(letter)
+        return await self.health.retry("dead_letter", lambda: self.storage.dlq_add(entry))
 
     async def _reschedule(self, plan: RunPlan, spec: ActionSpec, delay: float, why: str) -> None:
         """Run the rest of `plan` (from `spec` on: done actions are skipped) in `delay` seconds."""
         suffix = why if why.startswith("retry") else f"{why}-{secrets.token_hex(4)}"
         rest = plan.from_action(spec).model_copy(update={"unless": []})
         job = Job(job_id("run", plan, spec.index, suffix), time.time() + delay, encode(RunJob(plan=rest)))
-        await self.storage.schedule(job)
+        await self.health.retry("schedule", lambda: self.storage.schedule(job))
 
     # -- reporting ------------------------------------------------------------------------------
 
     def _count(self, outcome: ActionOutcome) -> None:
         if self.services.metrics is not None:
             self.services.metrics.actions.labels(outcome.kind, outcome.status).inc()
-
-
-def _fields(plan: RunPlan, spec: ActionSpec) -> JSONDict:
-    return {"rule": plan.rule, "action": spec.kind, "event_id": plan.event_id, "chat": plan.chat}

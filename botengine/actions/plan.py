@@ -16,7 +16,9 @@ from botengine.events import EventView, parse_envelope, view_of
 from botengine.retry import RetryPolicy
 from botengine.types import JSONDict
 
-Status = Literal["done", "skipped", "dry-run", "retrying", "deferred", "failed", "stopped", "cancelled"]
+Status = Literal[
+    "done", "skipped", "dry-run", "retrying", "deferred", "failed", "stopped", "cancelled", "uncertain"
+]
 
 
 class RunPlan(BaseModel):
@@ -110,7 +112,7 @@ def summary_of_statuses(statuses: Iterable[str], matched: int) -> str:
     if not matched:
         return "no_match"
     statuses = set(statuses)
-    for status in ("failed", "retrying", "deferred", "stopped", "dry-run"):
+    for status in ("failed", "retrying", "deferred", "stopped", "uncertain", "dry-run"):
         if status in statuses:
             return status.replace("-", "_")
     return "done"

@@ -26,7 +26,7 @@ from pydantic import ConfigDict, Field
 from botengine.actions.base import ActionContext, ActionKind, Params
 from botengine.errors import PermanentError, RetryableError
 from botengine.types import JSONDict
-from botengine.wawp import RETRYABLE_STATUS, retry_after_of
+from botengine.wawp import RETRYABLE_STATUS, retry_after_of, transport_failure
 
 _KEPT_TEXT = 2000  # bytes of an answer's text kept for later actions and dead letters
 _KEPT_BODY = 256 * 1024  # a larger answer is not read further (nor parsed): it would bloat the store
@@ -77,14 +77,12 @@ async def run_webhook(params: WebhookParams, ctx: ActionContext) -> JSONDict:
             body = await _read_capped(response)
         finally:
             await response.aclose()
-    except httpx.TimeoutException as exc:
-        raise RetryableError(f"{target} did not answer in time") from exc
     except httpx.LocalProtocolError as exc:  # the request itself is malformed: no retry mends it
         raise PermanentError(
             f"{target}: a header holds a line break or another character HTTP does not allow"
         ) from exc
-    except httpx.TransportError as exc:
-        raise RetryableError(f"cannot reach {target} ({type(exc).__name__}: {exc})") from exc
+    except httpx.TransportError as exc:  # it may have arrived: the Idempotency-Key lets it tell
+        raise transport_failure(exc, target) from exc
     result = _result_of(response, body)
     if response.status_code in RETRYABLE_STATUS:
         raise RetryableError(

@@ -46,9 +46,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 def cmd_serve(args: argparse.Namespace) -> int:
     # the server only when serving: the other commands start faster without it
-    import uvicorn
 
-    from botengine.http_server import server_config
+    from botengine.http_server import Server, server_config
 
     given = vars(args)
     if args.rules is not None:
@@ -75,5 +74,5 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log.info("dashboard on %s/dashboard/", base)
     else:
         log.info("dashboard off: set BOTENGINE_ADMIN_TOKEN (or BOTENGINE_DASHBOARD_PASSWORD) to turn it on")
-    uvicorn.Server(config).run()
+    Server(config).run()  # the worker starts once the socket listens
     return 0

@@ -1,6 +1,7 @@
 """Checking a rule's `do:` list as written, and building its ActionSpecs.
 
-Per item: one action word (known, or a did-you-mean), its options (`retry:`, `timeout:`, `as:`),
+Per item: one action word (known, or a did-you-mean), its options (`retry:`, `timeout:`, `as:`,
+`uncertain:`),
 its parameters against the kind's model (a template may stand where a number goes: checked when
 it renders), the kind's own load-time checks, secrets (only kinds that talk to other systems may
 read them), and every template: it parses, and names only variables that exist at that point of
@@ -13,12 +14,13 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
 
 from botengine import secrets, urls
 from botengine.actions import ACTIONS, ActionSpec
+from botengine.actions.base import UncertainPolicy
 from botengine.durations import parse_duration
 from botengine.errors import TemplateError
 from botengine.retry import RetryPolicy
@@ -132,6 +134,15 @@ class ActionChecker:
                     f"as: {result_as!r} cannot name a result",
                     "use a new word of letters, digits and _ (not a variable like text or sender)",
                     at=("as",),
+                )
+                ok = False
+        if "uncertain" in item:
+            found["uncertain"] = item["uncertain"]
+            if item["uncertain"] not in get_args(UncertainPolicy):
+                where.report(
+                    f"uncertain: {item['uncertain']!r} is not a policy",
+                    "use resend, skip or dead_letter",
+                    at=("uncertain",),
                 )
                 ok = False
         return found if ok else None

@@ -21,7 +21,7 @@ RuleName = Annotated[
     StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f:]+$", strip_whitespace=True),
 ]
 
-ACTION_OPTIONS = ("retry", "timeout", "as")
+ACTION_OPTIONS = ("retry", "timeout", "as", "uncertain")
 
 
 class RuleModel(BaseModel):
@@ -73,6 +73,7 @@ class RulesFileModel(BaseModel):
 def schema_model() -> type[BaseModel]:
     """RulesFileModel with `if:` and `do:` closed over the trigger and action registries."""
     from botengine.actions import ACTIONS
+    from botengine.actions.base import UncertainPolicy
     from botengine.rules.triggers import TRIGGERS
 
     trigger_fields: dict[str, Any] = {
@@ -91,6 +92,10 @@ def schema_model() -> type[BaseModel]:
             "retry": (RetryPolicy | None, None),
             "timeout": (Duration | None, None),
             "as_": (str | None, Field(None, alias="as", description="name for this action's result")),
+            "uncertain": (
+                UncertainPolicy | None,
+                Field(None, description=f"when it may or may not have happened (default {action.uncertain})"),
+            ),
         }
         items.append(create_model(f"Action_{name}", __config__=ConfigDict(extra="forbid"), **fields))
     action_item: Any = items[0]

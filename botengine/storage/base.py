@@ -42,10 +42,15 @@ class Incoming:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """An event taken from the queue; it stays in the queue until acknowledged."""
+    """An event taken from the queue; it stays in the queue until acknowledged.
+
+    `crashes` counts the processes that died while processing it (begun, never acknowledged):
+    the worker sets aside an event that keeps killing the engine instead of processing it again.
+    """
 
     receipt: str
     event: Incoming
+    crashes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +82,13 @@ class EventQueue(Protocol):
         """Up to `limit` events in arrival order, waiting up to `wait` seconds for the first.
 
         Taken events are leased: a backend hands them out again only if the taker dies.
+        """
+
+    async def begin(self, delivery: Delivery) -> None:
+        """Note that `delivery` is being processed now, until its ack.
+
+        If the process dies meanwhile, the event's next delivery counts one more crash. Cheap:
+        it runs for every event (no fsync; surviving the death of the process is enough).
         """
 
     async def ack(self, deliveries: Sequence[Delivery]) -> None:
@@ -135,9 +147,18 @@ class JobStore(Protocol):
 
 
 class Lifecycle(Protocol):
-    """Health and shutdown of a store."""
+    """Health and shutdown of a store, and which of its users are alive."""
 
     name: str
+    instance: str
+    """This store object's id among the processes that share the store (a claim names it)."""
+
+    async def alive(self, instance: str) -> bool:
+        """Whether the store `instance` (this one, or another process's) is still running.
+
+        What the executor asks of an unfinished claim: a dead owner's action will never finish
+        and may or may not have taken effect (it is uncertain).
+        """
 
     async def ping(self) -> None:
         """Raise StorageError when the store cannot be reached."""

@@ -25,8 +25,10 @@ from typing import Any
 import diskcache
 
 from botengine.errors import StorageError
+from botengine.storage import inflight
 from botengine.storage.base import Delivery, Incoming, Job
 from botengine.storage.codec import decode, encode
+from botengine.storage.inflight import InFlightLog
 from botengine.storage.journal import Journal, SyncMode
 from botengine.storage.keys import key as make_key
 from botengine.storage.keys import namespace_of
@@ -145,6 +147,10 @@ class DiskStorage:
         self.data_dir = prepare_data_dir(data_dir)
         journal_path = data_dir / "journal.sqlite"
         self.journal = Journal(journal_path, dedupe_window=dedupe_window, max_depth=max_depth, sync=sync)
+        self.instance = secrets.token_hex(6)
+        self._inflight_dir = data_dir / "inflight"
+        self._inflight = InFlightLog(self._inflight_dir, self.instance)
+        self._count_crashes()
         self.accept = self.journal.accept  # type: ignore[method-assign]  # the hot path, one call less
         self._sync = sync
         self._caches: dict[str, diskcache.Cache] = {}
@@ -184,8 +190,22 @@ class DiskStorage:
     async def take(self, limit: int, wait: float) -> list[Delivery]:
         return await self.journal.take(limit, wait)
 
+    async def begin(self, delivery: Delivery) -> None:
+        self._inflight.begin(int(delivery.receipt))
+
     async def ack(self, deliveries: Sequence[Delivery]) -> None:
-        self.journal.ack(int(d.receipt) for d in deliveries)
+        seqs = [int(d.receipt) for d in deliveries]
+        self._inflight.end(seqs)
+        self.journal.ack(seqs)
+
+    def _count_crashes(self) -> None:
+        """Events that processes which died were processing: one crash more each (inflight.py)."""
+        files, begun = inflight.dead_processes(self._inflight_dir)
+        if begun:
+            self.journal.count_crashes(begun)
+            log.warning("%d event(s) were being processed when the engine last died", len(begun))
+        for path in files:
+            path.unlink(missing_ok=True)
 
     # -- key/value ------------------------------------------------------------------------------
 
@@ -292,6 +312,9 @@ class DiskStorage:
 
     # -- lifecycle ------------------------------------------------------------------------------
 
+    async def alive(self, instance: str) -> bool:
+        return inflight.alive(self._inflight_dir, instance)
+
     async def ping(self) -> None:
         self.journal.ping()
         self._call(self._kv(make_key("meta", "ping")).get, "meta:ping")
@@ -302,6 +325,12 @@ class DiskStorage:
             self._write_handle.cancel()
             self._flush_writes()
         self.journal.close()
+        self._inflight.close()
         self._jobs.close()
         for cache in self._caches.values():
             cache.close()
+
+    async def abandon(self) -> None:
+        """Let go of the files as a killed process would, leaving its in-flight record (for tests)."""
+        self._inflight.close(clean=False)
+        await self.close()

@@ -55,9 +55,12 @@ CREATE TABLE IF NOT EXISTS queue (
     event_type TEXT NOT NULL,
     chat TEXT NOT NULL,
     received_at REAL NOT NULL,
-    body BLOB NOT NULL
+    body BLOB NOT NULL,
+    crashes INTEGER NOT NULL DEFAULT 0
 );
 """
+# journals written before `crashes` existed get it on open
+_ADD_CRASHES = "ALTER TABLE queue ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0"
 
 # New keys, plus keys whose record expired (they count as new again); duplicates return nothing.
 _UPSERT_SEEN = (
@@ -67,6 +70,11 @@ _UPSERT_SEEN = (
 )
 
 ACK_DELAY = 0.05  # seconds an acknowledgement may wait for a commit to share
+_RETRY_ACKS = 0.5  # seconds before acknowledgements whose commit failed are tried again
+_INSERT = (
+    "INSERT INTO queue (seq, session, event_id, event_type, chat, received_at, body) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 GATHER_WAIT = 0.003  # seconds a batch may stay open while requests keep arriving
 GATHER_MAX = 256  # events in a batch that closes it at once
 _PURGE_EVERY = 1.0  # seconds between sweeps of expired dedupe records, inside a group commit
@@ -136,6 +144,9 @@ class Journal:
             self._db = _connect(path, sync)
             self._db.execute("PRAGMA wal_autocheckpoint=0")  # _Checkpointer does it
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(queue)")}
+            if "crashes" not in columns:
+                self._db.execute(_ADD_CRASHES)
             self._depth: int = self._db.execute("SELECT COUNT(*) FROM queue").fetchone()[0]
             self._next_seq: int = (self._db.execute("SELECT MAX(seq) FROM queue").fetchone()[0] or 0) + 1
             self._checkpointer = _Checkpointer(path, sync)
@@ -209,7 +220,9 @@ class Journal:
             for _, _, future in batch:
                 if not future.done():
                     future.set_exception(error)
-            self._pending_acks[:0] = acks  # the events stay queued; retry the acks next time
+            self._pending_acks[:0] = acks  # the events stay queued; retry the acks shortly
+            if acks and self._ack_handle is None:
+                self._ack_handle = asyncio.get_running_loop().call_later(_RETRY_ACKS, self._flush)
             log.error("journal write failed: %s", exc)
             return
         for (_, _, future), delivery in zip(batch, accepted, strict=True):
@@ -248,7 +261,7 @@ class Journal:
                     )
                 )
             if rows:
-                db.executemany("INSERT INTO queue VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                db.executemany(_INSERT, rows)
             if acks:
                 db.executemany("DELETE FROM queue WHERE seq BETWEEN ? AND ?", _ranges(acks))
             self._since_purge += len(rows)
@@ -331,16 +344,33 @@ class Journal:
     def _read(self, limit: int) -> list[Delivery]:
         try:
             rows = self._db.execute(
-                "SELECT seq, session, event_id, event_type, chat, received_at, body FROM queue "
+                "SELECT seq, session, event_id, event_type, chat, received_at, body, crashes FROM queue "
                 "WHERE seq > ? ORDER BY seq LIMIT ?",
                 (self._cursor, limit),
             ).fetchall()
         except sqlite3.Error as exc:
             raise StorageError(f"journal read failed: {exc}") from exc
         return [
-            Delivery(str(seq), Incoming(session, event_id, event_type, chat, bytes(body), received_at))
-            for seq, session, event_id, event_type, chat, received_at, body in rows
+            Delivery(
+                str(seq), Incoming(session, event_id, event_type, chat, bytes(body), received_at), crashes
+            )
+            for seq, session, event_id, event_type, chat, received_at, body, crashes in rows
         ]
+
+    def count_crashes(self, seqs: Iterable[int]) -> None:
+        """One more crash for each of these events (they were being processed when a process died)."""
+        ranges = _ranges(seqs)
+        if not ranges:
+            return
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("UPDATE queue SET crashes = crashes + 1 WHERE seq BETWEEN ? AND ?", ranges)
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            raise StorageError(f"cannot count crashes in the journal: {exc}") from exc
 
     def ping(self) -> None:
         try:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import copy
 import itertools
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -34,6 +35,8 @@ class MemoryStorage:
         self._dlq_seq = itertools.count(1)
         self._jobs: dict[str, Job] = {}
         self._jobs_leased: set[str] = set()
+        self.instance = secrets.token_hex(6)
+        self._closed = False
 
     # -- ingest and queue -----------------------------------------------------------------------
 
@@ -76,6 +79,9 @@ class MemoryStorage:
                 self._leased.add(seq)
                 taken.append(Delivery(str(seq), event))
         return taken
+
+    async def begin(self, delivery: Delivery) -> None:
+        return None  # nothing here outlives the process: no crash to count
 
     async def ack(self, deliveries: Sequence[Delivery]) -> None:
         for delivery in deliveries:
@@ -167,5 +173,8 @@ class MemoryStorage:
     async def ping(self) -> None:
         return None
 
+    async def alive(self, instance: str) -> bool:
+        return instance == self.instance and not self._closed  # no other process shares it
+
     async def close(self) -> None:
-        return None
+        self._closed = True

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from botengine.http_server import Server
 from botengine.testing.waiting import eventually
 
 
@@ -48,7 +49,7 @@ def serve_in_thread(
         proxy_headers=False,
         **options,
     )
-    server = uvicorn.Server(config)
+    server = Server(config)  # an engine's worker starts once it listens, as under `serve`
     thread = threading.Thread(target=server.run, name=f"serve-{port}", daemon=True)
     thread.start()
     with contextlib.suppress(TimeoutError):

@@ -9,6 +9,8 @@ Chosen with BOTENGINE_REDIS_URL (pip install botengine[redis]). Every key of a s
     <ns>:queue:depth                   events accepted and not yet acknowledged (a counter)
     <ns>:queue:workers                 live workers (a sorted set: consumer → heartbeat expiry)
     <ns>:queue:partitions              the partition count the namespace was created with
+    <ns>:queue:inflight                entries being processed (a hash: receipt → consumer)
+    <ns>:queue:crashes                 entries whose consumer died processing them (receipt → count)
     <ns>:kv:<key>                      state, ledger, cooldowns, discount codes, counters (JSON)
     <ns>:dlq                           dead letters (a hash: arrival-ordered id → JSON)
     <ns>:jobs                          scheduled jobs (a hash: id → JSON data)

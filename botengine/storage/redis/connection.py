@@ -26,8 +26,10 @@ MGET_CHUNK = 500  # keys per MGET / HMGET of a listing
 
 SCRIPTS = (
     "accept",  # dedupe + depth check + XADD + depth counter
-    "ack",  # XACK + XDEL + depth decrement, counted once
+    "ack",  # XACK + XDEL + depth decrement, counted once; in-flight mark and crashes forgotten
+    "crashed",  # entries a dead consumer was processing: one crash more each
     "heartbeat",  # a worker's liveness in the workers set
+    "alive",  # whether a worker's heartbeat is still current
     "claim",  # partition leases (SET NX) + their consumer groups
     "renew_or_release",  # partition leases still ours
     "prune_consumers",  # forget dead workers with nothing pending

@@ -13,6 +13,8 @@ class RedisKeys:
         self.depth = self.prefix + "queue:depth"
         self.workers = self.prefix + "queue:workers"
         self.partitions = self.prefix + "queue:partitions"
+        self.inflight = self.prefix + "queue:inflight"
+        self.crashes = self.prefix + "queue:crashes"
         self.dlq = self.prefix + "dlq"
         self.jobs = self.prefix + "jobs"
         self.jobs_due = self.prefix + "jobs:due"

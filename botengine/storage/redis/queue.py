@@ -69,6 +69,7 @@ class RedisQueue:
         self._keys = keys
         self._accept = scripts["accept"]
         self._ack = scripts["ack"]
+        self._crashed = scripts["crashed"]
         self._prune_consumers = scripts["prune_consumers"]
         self._dedupe_window = dedupe_window
         self._max_depth = max_depth
@@ -82,6 +83,7 @@ class RedisQueue:
         self._reclaim: dict[int, bytes] = {}  # partition → XAUTOCLAIM cursor, until its backlog is out
         self._inflight: dict[int, set[str]] = {}  # partition → stream ids taken, not acknowledged
         self._buffer: dict[int, deque[Delivery]] = {}  # read past `limit`: handed out next time
+        self._begun: set[str] = set()  # receipts being processed here (marked in <ns>:queue:inflight)
         self._partitions_checked = False
         self._depth = 0
         self._depth_at = 0.0
@@ -199,10 +201,12 @@ class RedisQueue:
                 stream, GROUP, self._consumer, 0, cursor, count=limit - len(found)
             )
             mine = self._inflight.setdefault(partition, set())
-            for raw_id, fields in reply[1]:
-                entry_id = text(raw_id) if raw_id is not None else ""
-                if fields and entry_id not in mine:
-                    found.append(self._delivery(partition, entry_id, fields))
+            claimed = [
+                self._delivery(partition, entry_id, fields)
+                for raw_id, fields in reply[1]
+                if fields and (entry_id := text(raw_id) if raw_id is not None else "") not in mine
+            ]
+            found += await self._with_crashes(claimed)
             if partition not in self._reclaim:
                 continue  # ownership lost meanwhile: stopped() dropped it
             if reply[0] in (b"0-0", "0-0"):
@@ -211,6 +215,25 @@ class RedisQueue:
             else:
                 self._reclaim[partition] = reply[0]
         return found
+
+    async def _with_crashes(self, deliveries: list[Delivery]) -> list[Delivery]:
+        """Reclaimed entries with the crashes of the consumers that died processing them."""
+        if not deliveries:
+            return deliveries
+        counts = await self._crashed(
+            keys=[self._keys.inflight, self._keys.crashes],
+            args=[self._consumer, *(d.receipt for d in deliveries)],
+        )
+        return [
+            Delivery(d.receipt, d.event, int(n)) if int(n) else d
+            for d, n in zip(deliveries, counts, strict=True)
+        ]
+
+    def recover(self) -> None:
+        """After a failed read: read again, from the start, what this worker's partitions hold
+        pending and it is not processing (a reply lost with its connection, a Redis restart)."""
+        for partition in self.leases.owned:
+            self._reclaim.setdefault(partition, b"0-0")
 
     async def _read(self, limit: int, block: float) -> list[Delivery]:
         """New entries of the partitions this worker may read now, waiting up to `block`."""
@@ -260,16 +283,27 @@ class RedisQueue:
         )
         return Delivery(f"{partition}/{entry_id}", event)
 
+    async def begin(self, delivery: Delivery) -> None:
+        await self._client.hset(self._keys.inflight, delivery.receipt, self._consumer)
+        self._begun.add(delivery.receipt)
+
+    async def forget_begun(self) -> None:
+        """A clean stop: what this worker began and leaves unacknowledged is no crash."""
+        if self._begun:
+            await self._client.hdel(self._keys.inflight, *self._begun)
+            self._begun.clear()
+
     async def ack(self, deliveries: Sequence[Delivery]) -> None:
         by_partition: dict[int, list[str]] = {}
         for delivery in deliveries:
             number, _, entry_id = delivery.receipt.partition("/")
             by_partition.setdefault(int(number), []).append(entry_id)
         for partition, entry_ids in by_partition.items():
+            keys = [self._keys.stream(partition), self._keys.depth, self._keys.inflight, self._keys.crashes]
+            depth = await self._ack(keys=keys, args=[GROUP, partition, *entry_ids])
+            # only once acknowledged in Redis: an entry whose ack failed stays this worker's to retry
             self._inflight.get(partition, set()).difference_update(entry_ids)
-            depth = await self._ack(
-                keys=[self._keys.stream(partition), self._keys.depth], args=[GROUP, *entry_ids]
-            )
+            self._begun.difference_update(f"{partition}/{entry_id}" for entry_id in entry_ids)
             self._set_depth(int(depth))
 
     # -- what the partition leases tell the reader (PartitionReader) ----------------------------

@@ -52,9 +52,11 @@ class RedisStorage:
         self.lease = lease
         self.namespace = namespace
         self.consumer = consumer or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.instance = self.consumer
         self.keys = RedisKeys(namespace)
         self._client = connect(url)
         scripts = register_scripts(self._client)
+        self._alive = scripts["alive"]
         self._queue = RedisQueue(
             self._client,
             self.keys,
@@ -110,7 +112,15 @@ class RedisStorage:
                 self._taking = False
                 raise
         self._start_keeper()
-        return await self._queue.take(limit, wait)
+        try:
+            return await self._queue.take(limit, wait)
+        except RedisError:
+            self._queue.recover()  # what a lost reply handed to this worker, it reads again
+            raise
+
+    @translated
+    async def begin(self, delivery: Delivery) -> None:
+        await self._queue.begin(delivery)
 
     @translated
     async def ack(self, deliveries: Sequence[Delivery]) -> None:
@@ -220,12 +230,20 @@ class RedisStorage:
     async def ping(self) -> None:
         await self._client.ping()
 
+    @translated
+    async def alive(self, instance: str) -> bool:
+        """A worker is alive while its heartbeat is current (renewed every lease/3, kept a lease)."""
+        if instance == self.instance:
+            return not self._closed
+        return bool(await self._alive(keys=[self.keys.workers], args=[instance]))
+
     async def close(self) -> None:
         """Let go of partitions and jobs (others take them at once), stop the keeper, disconnect."""
         if self._closed:
             return
         await self._stop_tasks()
         try:
+            await self._queue.forget_begun()
             await self._queue.leases.release(leave=self._taking)
             await self._jobs.release()
         except RedisError as exc:
