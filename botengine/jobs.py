@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from botengine.actions.plan import RunPlan
-from botengine.errors import RecordError
+from botengine.errors import BudgetExceededError, RecordError
 from botengine.storage import Incoming
 from botengine.storage.keys import key
 from botengine.types import JSONDict
@@ -162,7 +162,12 @@ class EventLetter(_Letter, _OfEvent):
     @classmethod
     def of(cls, event: Incoming, exc: BaseException) -> EventLetter:
         """The letter of an event whose processing raised `exc` (call it in the `except` block)."""
-        return cls(reason="its processing raised an error", **_event_fields(event), **_crash(exc))
+        reason = (
+            "its processing needed more work than a rule may"
+            if isinstance(exc, BudgetExceededError)
+            else "its processing raised an error"
+        )
+        return cls(reason=reason, **_event_fields(event), **_crash(exc))
 
     @classmethod
     def quarantined(cls, event: Incoming, reason: str) -> EventLetter:

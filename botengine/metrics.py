@@ -105,7 +105,7 @@ class Metrics:
         self.quarantined = Counter(
             "botengine_events_quarantined",
             "Events dead-lettered instead of processed: crashed (the engine died twice while "
-            "processing it) or raised (its processing raised an error)",
+            "processing it), budget (a rule needed more work than allowed) or raised (an error)",
             ["why"],
             registry=r,
         )

@@ -30,6 +30,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
+from botengine.errors import BudgetExceededError
 from botengine.jobs import EventLetter, encode
 from botengine.metrics import Metrics
 from botengine.storage import Delivery, Incoming, Storage
@@ -211,7 +212,8 @@ class Worker:
         except Exception as exc:
             log.exception("processing failed", extra={"fields": {"event_id": event.event_id}})
             letter = EventLetter.of(event, exc)
-        await self._dead_letter(letter, "raised")
+            why = "budget" if isinstance(exc, BudgetExceededError) else "raised"
+        await self._dead_letter(letter, why)
         return "error"
 
     async def _quarantine(self, delivery: Delivery) -> str:
@@ -227,6 +229,7 @@ class Worker:
     async def _dead_letter(self, letter: EventLetter, why: str) -> None:
         """Write the letter, whatever it takes: the event is acknowledged only after it."""
         self.metrics.quarantined.labels(why).inc()
+        self.metrics.dead_letters.labels("event").inc()
         await self.health.retry("dead_letter", lambda: self.storage.dlq_add(encode(letter)))
 
     async def stop(self, grace: float) -> None:

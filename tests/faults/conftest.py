@@ -1,4 +1,4 @@
-"""Fixtures of the fault tests: a fake Wawp in this process, and a small filesystem to fill."""
+"""Fixtures of the fault tests: a fake Wawp in this process (`fake`), and a small disk to fill."""
 
 from __future__ import annotations
 
@@ -9,14 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from botengine.testing import FakeWawp
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeWawp]:
-    wawp = FakeWawp()
-    with wawp.serve():
-        yield wawp
+from tests.actions.conftest import fake  # noqa: F401  # the fake Wawp, served for the test
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,15 +33,18 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import httpx
+import pytest
 
 from botengine.testing import FakeWawp
-from botengine.testing.server import free_port
+from botengine.testing.server import free_port, start_engine
+from botengine.testing.waiting import eventually
 
 BASELINE = os.environ.get("FAULTS_BASELINE") == "1"
 SECRET = "fault-test-secret"
@@ -63,16 +67,6 @@ rules:
     do:
       - reply: "got {{{{ event_id }}}}"{options}
 """
-
-
-def eventually(condition: Callable[[], Any], what: str, timeout: float) -> Any:
-    """`condition()` once it is truthy; TimeoutError naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gave up after {timeout}s waiting for {what}")
-        time.sleep(0.05)
-    return result
 
 
 class EngineProcess:
@@ -111,34 +105,13 @@ class EngineProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.logs: list[Path] = []
 
-    def start(self, timeout: float = 30.0) -> None:
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("BOTENGINE_")}
-        environ.update(self.env)
-        command = [
-            sys.executable,
-            "-m",
-            "botengine",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-        ]
-        command += ["--rules", str(self.rules_dir), "--data-dir", str(self.data_dir)]
-        if self.redis_url:
-            command += ["--redis-url", self.redis_url, "--redis-namespace", self.namespace]
+    def start(self) -> None:
+        extra = ["--redis-url", self.redis_url, "--redis-namespace", self.namespace] if self.redis_url else []
         log = self.tmp / f"engine-{len(self.logs)}.log"
         self.logs.append(log)
-        with log.open("wb") as out:
-            self.process = subprocess.Popen(command, stdout=out, stderr=out, env=environ)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise RuntimeError(f"botengine serve did not start:\n{log.read_text(errors='replace')[-3000:]}")
+        self.process = start_engine(
+            self.rules_dir, self.data_dir, log, port=self.port, extra=extra, env=self.env, timeout=30
+        )
 
     def kill(self) -> None:
         """SIGKILL, as the OOM killer or a power cut of the container would."""
@@ -343,7 +316,7 @@ class Stream:
                 self.answers[str(event["id"])] = answer
 
     def wait_accepted(self, count: int, timeout: float = 60.0) -> None:
-        eventually(lambda: len(self.accepted) >= count, f"{count} accepted events", timeout)
+        eventually(lambda: len(self.accepted) >= count, timeout, f"{count} accepted events")
 
     def __enter__(self) -> Stream:
         for thread in self._threads:
@@ -426,6 +399,62 @@ def check(condition: bool, message: str) -> None:
         assert condition, message
 
 
+def redis_server(stack: ExitStack, directory: Path) -> RedisServer:
+    """A redis-server of the test's own, running until `stack` closes (skips where none is installed)."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    return stack.enter_context(RedisServer(directory))
+
+
+def redis_url_for(backend: str, stack: ExitStack, directory: Path) -> str | None:
+    """None for the embedded store; for "redis", the URL of a redis-server of the test's own."""
+    return redis_server(stack, directory).url if backend == "redis" else None
+
+
+def readiness_for(engine: EngineProcess, seconds: float) -> set[int]:
+    """What /readyz answered, looking five times a second for `seconds` (the fault lasts that long)."""
+    answers: set[int] = set()
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        answers.add(engine.ready())
+        time.sleep(0.2)
+    return answers
+
+
+def settle_then_restart(engine: EngineProcess, fake: FakeWawp, accepted: set[str]) -> tuple[int, Tally]:
+    """Stuck (unsettled well after the fault cleared, no restart) and the tally after a restart."""
+    stuck = len(settle(engine, fake, accepted, within=40).unsettled)
+    engine.stop()  # a restart: whatever is still queued runs now, or is lost for good
+    engine.start()
+    return stuck, settle(engine, fake, accepted, within=30)
+
+
+def judge_recovery(
+    scenario: str, stream: Stream, stuck: int, after: Tally, probe: HealthProbe, ready_during: set[int]
+) -> None:
+    """Report a store fault's figures, then check them: nothing lost, stuck, doubled or frozen."""
+    accepted = stream.accepted
+    refused = sum(1 for answer in stream.answers.values() if answer == "503")
+    report(
+        scenario,
+        accepted=len(accepted),
+        refused_503=refused,
+        lost=len(after.unsettled),
+        stuck=stuck,
+        duplicated=after.duplicated,
+        dead_lettered=len(after.dead_lettered & accepted),
+        healthz_stall_s=round(probe.longest, 3),
+        readyz_during_fault=sorted(ready_during),
+    )
+    assert refused > 0, "the fault never showed while events came in"
+    check(not after.unsettled, f"{len(after.unsettled)} accepted events lost")
+    check(stuck == 0, f"{stuck} accepted events waited for a restart")
+    check(after.duplicated == 0, f"{after.duplicated} events answered twice")
+    check(not (after.dead_lettered & accepted), "a store fault is no reason to dead-letter an event")
+    check(ready_during == {503}, "/readyz said ready while the store was failing")
+    check(probe.longest < 1.0, f"/healthz took {probe.longest:.2f}s to answer")
+
+
 class RedisServer:
     """A redis-server of the test's own, on its own free port, persisting with AOF `always`.
 
@@ -447,7 +476,7 @@ class RedisServer:
         ]  # fmt: skip
         with (self.directory / "redis.log").open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=log)
-        eventually(self._answers, f"redis-server on port {self.port}", 20)
+        eventually(self._answers, 20, f"redis-server on port {self.port}")
 
     def _answers(self) -> bool:
         import redis

@@ -8,7 +8,6 @@ while the other events are answered as usual and /healthz answers throughout.
 
 from __future__ import annotations
 
-import shutil
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -16,14 +15,14 @@ from typing import Any
 import pytest
 
 from botengine.testing import FakeWawp, make_event
+from botengine.testing.waiting import eventually
 from tests.faults.harness import (
     EngineProcess,
     HealthProbe,
-    RedisServer,
     Stream,
     Tally,
     check,
-    eventually,
+    redis_url_for,
     report,
     settle,
 )
@@ -54,11 +53,7 @@ def test_an_event_that_kills_the_engine_twice_is_quarantined(
     poison = make_event(text="poison pill", sender="447720000001@c.us")
     others = [make_event(text=f"m{i}", sender=f"44772000{i % 20:04d}@c.us") for i in range(60)]
     with ExitStack() as stack:
-        redis_url = None
-        if backend == "redis":
-            if shutil.which("redis-server") is None:
-                pytest.skip("redis-server is not installed (apt-get install redis-server)")
-            redis_url = stack.enter_context(RedisServer(tmp_path / "redis")).url
+        redis_url = redis_url_for(backend, stack, tmp_path / "redis")
         engine = EngineProcess(
             tmp_path,
             RULES.replace("WAWP", fake.url),
@@ -73,7 +68,7 @@ def test_an_event_that_kills_the_engine_twice_is_quarantined(
         assert first.accepted == {poison["id"]}
         for crash in (1, 2):
             eventually(
-                lambda n=crash: len(fake.calls_to("/hooks/hang")) >= n, f"poison in flight ({crash})", 60
+                lambda n=crash: len(fake.calls_to("/hooks/hang")) >= n, 60, f"poison in flight ({crash})"
             )
             engine.kill()  # the OOM killer, while the poison is being processed
             engine.start()

@@ -12,7 +12,6 @@ event is in flight at two kills: that would rightly quarantine it (tests/faults/
 
 from __future__ import annotations
 
-import shutil
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -23,9 +22,9 @@ from tests.faults.harness import (
     BASELINE,
     EngineProcess,
     HealthProbe,
-    RedisServer,
     Stream,
     check,
+    redis_url_for,
     report,
     rules,
     settle,
@@ -54,11 +53,7 @@ def test_sigkill_mid_stream_loses_nothing_and_repeats_only_by_policy(
     chats = [f"4477200{n:05d}@c.us" for n in range(50)]
     events = [make_event(text=f"m{i}", sender=chats[i % len(chats)]) for i in range(1500)]
     with ExitStack() as stack:
-        redis_url = None
-        if backend == "redis":
-            if shutil.which("redis-server") is None:
-                pytest.skip("redis-server is not installed (apt-get install redis-server)")
-            redis_url = stack.enter_context(RedisServer(tmp_path / "redis")).url
+        redis_url = redis_url_for(backend, stack, tmp_path / "redis")
         env = {"BOTENGINE_REDIS_LEASE": LEASE}
         engine = stack.enter_context(
             EngineProcess(tmp_path, rules(policy), fake.url, redis_url=redis_url, env=env)
