@@ -170,7 +170,7 @@ def build_app(
         over_tls=auth.over_tls,
         webhook_path=settings.webhook_path,
     )
-    receiver = Receiver(storage, auth, metrics, max_body=settings.max_body)
+    receiver = Receiver(storage, auth, metrics, max_body=settings.max_body, health=health)
     worker = Worker(
         storage,
         processor or rule_processor,

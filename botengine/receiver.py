@@ -36,6 +36,7 @@ from botengine.errors import QueueFullError, StorageError
 from botengine.events import chat_id_of, delivery_gap
 from botengine.metrics import Metrics
 from botengine.storage import Incoming, Storage
+from botengine.storage.health import StoreHealth
 from botengine.ticks import TICK_EVENT
 
 log = logging.getLogger(__name__)
@@ -105,10 +106,19 @@ async def _send_json(send: Send, status: int, body: bytes, retry_after: bool = F
 class Receiver:
     """The ASGI endpoint for POSTs to the webhook path."""
 
-    def __init__(self, storage: Storage, auth: Authenticator, metrics: Metrics, *, max_body: int) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        auth: Authenticator,
+        metrics: Metrics,
+        *,
+        max_body: int,
+        health: StoreHealth | None = None,
+    ) -> None:
         self.storage = storage
         self.auth = auth
         self.metrics = metrics
+        self.health = health or StoreHealth(metrics.count_store_error)  # /readyz hears of refusals
         self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -166,8 +176,10 @@ class Receiver:
         except QueueFullError as exc:
             raise Rejected(503, "queue_full", "too many events waiting; retry shortly") from exc
         except StorageError as exc:
+            self.health.failed("accept", exc)
             log.error("storage refused an event: %s", exc, extra={"fields": {"event_id": parsed.id}})
             raise Rejected(503, "storage_unavailable", "storage unavailable; retry shortly") from exc
+        self.health.succeeded()
         if not accepted:
             self.metrics.duplicates.labels(self.metrics.event_type(parsed.event)).inc()
             return _DUPLICATE

@@ -59,7 +59,8 @@ class StoreHealth:
             self._count(operation)
 
     def succeeded(self) -> None:
-        self._last_success = time.monotonic()
+        if self._last_failure > self._last_success:  # healthy, it costs one comparison
+            self._last_success = time.monotonic()
 
     async def retry(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
         """`call()`'s result, calling it again after a pause for as long as it raises StorageError."""
