@@ -113,6 +113,18 @@ def test_a_csv_broadcast_reaches_everyone_once_but_who_opted_out(tmp_path: Path,
     assert (done.sent, done.skipped, done.failed, done.uncertain, done.left) == (17, 3, 0, 0, 0)
 
 
+@pytest.mark.parametrize(("option", "policy"), [("", "skip"), ("uncertain: resend", "resend")])
+def test_the_actions_uncertain_option_decides_for_each_person(
+    tmp_path: Path, fake: FakeWawp, option: str, policy: str
+) -> None:
+    rules = RULES.replace("          session: shop\n", f"          session: shop\n        {option}\n")
+    write_rules(tmp_path / "rules", rules, people=2, optout=())
+    with running_engine(tmp_path / "rules", tmp_path / "data", wawp_url=fake.url, send_rate=6000) as bot:
+        cid = start(bot)
+        campaign = bot.call(lambda e: broadcasts.load(e.storage, cid))
+    assert campaign is not None and campaign.uncertain == policy
+
+
 def test_pause_resume_and_cancel(tmp_path: Path, fake: FakeWawp) -> None:
     write_rules(tmp_path / "rules", RULES, people=60, optout=())
     with running_engine(tmp_path / "rules", tmp_path / "data", wawp_url=fake.url, send_rate=600) as bot:

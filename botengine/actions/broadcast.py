@@ -43,9 +43,6 @@ class BroadcastParams(Params):
         None, description="list files of people never to send to (default: lists/optout.txt if it exists)"
     )
     session: str | None = Field(None, description="the Wawp session to send from (default: the event's)")
-    uncertain: Literal["skip", "resend"] = Field(
-        "skip", description="a send a crash left unknown: skip it (default) or send again"
-    )
     jitter: float = Field(0.2, ge=0, le=1, description="random extra wait, as a share of the send interval")
 
 
@@ -53,6 +50,14 @@ def _suppress_files(params: BroadcastParams, folder: Path) -> list[str]:
     if params.suppress is not None:
         return [source_path(folder, name) for name in params.suppress]
     return [DEFAULT_SUPPRESS] if (folder / DEFAULT_SUPPRESS).is_file() else []
+
+
+def _per_person_policy(ctx: ActionContext) -> Literal["skip", "resend"]:
+    """The action's `uncertain:` option (written beside `broadcast:`, like `retry:`) decides for
+    each person whose send a crash left unknown; `dead_letter` sets them aside as `skip` does:
+    counted and listed as uncertain on the campaign, never sent to again."""
+    policy = ctx.spec.uncertain if ctx.spec is not None else None
+    return "resend" if policy == "resend" else "skip"
 
 
 def _folder(ctx: ActionContext) -> Path:
@@ -78,7 +83,7 @@ async def run_broadcast(params: BroadcastParams, ctx: ActionContext) -> JSONDict
         folder=str(folder),
         suppress=suppress,
         total=len(audience.people),
-        uncertain=params.uncertain,
+        uncertain=_per_person_policy(ctx),
         jitter=params.jitter,
         origin=f"rule {ctx.rule}",
         variables=dict(ctx.plan.variables) if ctx.plan is not None else {},
@@ -128,6 +133,7 @@ BROADCAST = ActionKind(
     summary="Send a message to everyone on a list or CSV, paced, skipping opt-outs; resumable.",
     example='broadcast: {to: vip, text: "Hi! This week: 20% off. Reply STOP to opt out."}',
     static_check=check_broadcast,
+    uncertain="skip",  # a second promotion is worse than a missing one (docs/actions.md)
     item_params=("text",),
     item_vars=("person", "to"),
 )
