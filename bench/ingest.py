@@ -17,6 +17,8 @@ taken within a round, and the summary gives their range over the rounds, never o
 `rules/` beside the receiver, on the same core, with no Wawp credentials (its replies fail and are
 retried later, as they would without a token). `--processor log` gives the worker the log
 processor instead (one structured line per event, no rules): the ingest path alone.
+`--other-code DIR` adds the engine of another checkout (e.g. main before a change) to every
+round, so a before/after comparison shares the rounds and their load.
 """
 
 from __future__ import annotations
@@ -199,7 +201,7 @@ def botengine_command(data_dir: Path, processor: str) -> list[str]:
     ]  # fmt: skip
 
 
-def variants(express: bool) -> list[tuple[str, list[str], dict[str, str]]]:
+def variants(express: bool, other_code: str = "") -> list[tuple[str, list[str], dict[str, str]]]:
     bare = [sys.executable, str(HERE / "bare_app.py"), str(PORT)]
     found: list[tuple[str, list[str], dict[str, str]]] = [("bare Starlette", bare, {})]
     if express:
@@ -208,6 +210,10 @@ def variants(express: bool) -> list[tuple[str, list[str], dict[str, str]]]:
     base_env = {"BOTENGINE_SECRET": SECRET, "BOTENGINE_LOG_JSON": "true"}
     found.append(("botengine sync=normal", [], {**base_env, "BOTENGINE_SYNC": "normal"}))
     found.append(("botengine sync=full", [], {**base_env, "BOTENGINE_SYNC": "full"}))
+    if other_code:  # the same engine from another checkout, in the same rounds: before/after
+        for sync in ("normal", "full"):
+            env = {**base_env, "BOTENGINE_SYNC": sync, "PYTHONPATH": other_code}
+            found.append((f"other code sync={sync}", [], env))
     return found
 
 
@@ -286,6 +292,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-express", action="store_true", help="skip the Express baseline")
     parser.add_argument(
+        "--other-code",
+        default="",
+        metavar="DIR",
+        help="also run botengine from DIR (a checkout's root, put first on PYTHONPATH) in every round",
+    )
+    parser.add_argument(
         "--processor",
         choices=("rules", "log"),
         default="rules",
@@ -295,7 +307,7 @@ def main() -> None:
     wrk = ensure_wrk()
     express = not args.no_express and ensure_express()
     url = f"http://127.0.0.1:{PORT}/webhook/whatsapp"
-    servers = variants(express)
+    servers = variants(express, args.other_code)
     rounds = []
     for index in range(args.rounds):
         shift = index % len(servers)  # a different server goes first in each round

@@ -5,8 +5,8 @@
 Starts `botengine fake-wawp` (core 1) and `botengine serve` (core 0, one rule replying to every
 message), posts `--events` events as fast as the engine takes them, and samples the engine with
 `py-spy record` (100 Hz, every thread; `pip install -e .[bench]`) from the first post until the
-last reply. Prints the functions with the largest share of the samples, inclusive ("in it or in
-what it calls") and by themselves ("self"), and the replies/s of the burst.
+last reply. Prints the functions with the largest share of the event loop's samples, inclusive
+("in it or in what it calls") and by themselves ("self"), and the replies/s of the burst.
 """
 
 from __future__ import annotations
@@ -47,12 +47,14 @@ def summary(raw: Path, top: int) -> None:
         if not stack:
             continue
         frames = [_short(frame) for frame in stack.split(";")]
+        if frames[0].startswith("Thread._bootstrap"):
+            continue  # another thread: the checkpointer and thread pools, mostly waiting
         n = int(count)
         total += n
         own[frames[-1]] += n
         for frame in set(frames):
             inclusive[frame] += n
-    print(f"\n{total} samples")
+    print(f"\n{total} samples of the main thread (the event loop)")
     for title, table in (("inclusive", inclusive), ("self", own)):
         print(f"\ntop {top} by {title} share:")
         for frame, n in table.most_common(top):

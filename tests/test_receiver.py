@@ -294,3 +294,11 @@ def test_metrics_behind_admin_token(tmp_path: Path, recorder: Recorder) -> None:
         assert httpx.get(f"{base}/metrics").status_code == 401
         ok = httpx.get(f"{base}/metrics", headers={"authorization": "Bearer adm1n"})
         assert ok.status_code == 200 and "botengine_events_received_total" in ok.text
+
+
+def test_only_a_post_to_the_webhook_path_skips_the_router(url: str, recorder: Recorder) -> None:
+    """WebhookFirst hands POSTs of the webhook path to the receiver; the rest is Starlette's."""
+    assert post(url, make_event(text="hi")).status_code == 200
+    assert httpx.get(f"{url}{PATH}").status_code == 405  # the route still says which methods
+    assert httpx.post(f"{url}{PATH}/more", content=b"{}").status_code == 404
+    assert httpx.get(f"{url}/healthz").json() == {"status": "alive"}
