@@ -150,3 +150,79 @@ def test_a_duplicate_key_names_both_lines(tmp_path: Path) -> None:
     (tmp_path / "r.yaml").write_text(RULE + "    do: [{reply: one}]\n    do: [{reply: two}]\n")
     [problem] = load([tmp_path]).errors
     assert (problem.line, problem.message) == (4, "'do' appears twice in the same place (first on line 3)")
+
+
+def _laughs(levels: int) -> str:
+    """Aliases repeating aliases: `levels` lines that expand to 9**levels values."""
+    lines = ["      - &l0 [ha, ha, ha, ha, ha, ha, ha, ha, ha]"]
+    lines += [f"      - &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, levels)]
+    return "\n".join(lines)
+
+
+def test_aliases_that_repeat_aliases_are_refused_before_anything_walks_them(tmp_path: Path) -> None:
+    # 9**6 = 531,441 values from 7 short lines; nine levels would be 387 million, and the
+    # checker used to walk every one of them (`check`, the engine's reload, the editor)
+    text = (
+        RULE
+        + "    do:\n      - webhook:\n          url: https://example.com/x\n          json:\n"
+        + "\n".join("    " + line for line in _laughs(6).splitlines())
+        + "\n"
+    )
+    (tmp_path / "r.yaml").write_text(text)
+    [problem] = load([tmp_path]).errors
+    assert "aliases here repeat" in problem.message and "100,000 values" in problem.message
+    assert problem.line == 12, problem  # the line of the alias that repeats too much
+
+
+def test_a_long_text_repeated_by_aliases_is_refused(tmp_path: Path) -> None:
+    text = (
+        RULE
+        + '    description: &t "'
+        + "x" * 20_000
+        + '"\n    do: [{reply: ['
+        + ", ".join(["*t"] * 60)
+        + "]}]\n"
+    )
+    (tmp_path / "r.yaml").write_text(text)
+    [problem] = load([tmp_path]).errors
+    assert "1,000,000 characters" in problem.message and problem.line == 4
+
+
+def test_aliases_used_sparingly_still_load(tmp_path: Path) -> None:
+    text = (
+        "rules:\n  - name: a\n    if: {contains: hi}\n    do: &answer [{reply: Hello}]\n"
+        "  - name: b\n    if: {contains: hey}\n    do: *answer\n"
+    )
+    (tmp_path / "r.yaml").write_text(text)
+    loaded = load([tmp_path])
+    assert not loaded.errors and [r.name for r in loaded.rules] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("how", "nested"),
+    [
+        ("brackets", "[" * 300 + "x" + "]" * 300),
+        ("aliases", None),
+    ],
+)
+def test_values_nested_hundreds_deep_are_a_mistake_at_their_line_not_a_crash(
+    tmp_path: Path, how: str, nested: str | None
+) -> None:
+    if nested is None:  # each line one level deeper than the one before, through an alias
+        chain = "".join(f"\n      - &d{i} [*d{i - 1}]" for i in range(1, 300))
+        head = RULE + "    if: {contains: hi}\n    do: [{reply: hi}]\n    x:\n      - &d0 [x]" + chain
+        text = head + "\n    y: *d299\n"
+    else:
+        text = (
+            RULE + "    if: {contains: hi}\n    do:\n      - webhook:\n          url: https://example.com/x\n"
+        )
+        text += f"          json: {nested}\n"
+    (tmp_path / "r.yaml").write_text(text)
+    [problem] = load([tmp_path]).errors  # RecursionError from the checker before
+    assert "nested more than 64 levels deep" in problem.message, problem
+
+
+def test_an_alias_inside_what_it_names_is_a_plain_mistake(tmp_path: Path) -> None:
+    (tmp_path / "r.yaml").write_text(RULE + "    do: &loop [{reply: hi}, *loop]\n")
+    [problem] = load([tmp_path]).errors
+    assert problem.line == 3 and "inside of" in problem.message

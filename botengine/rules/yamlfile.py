@@ -3,6 +3,12 @@
 Mappings load as `MarkedDict` and sequences as `MarkedList`: plain dict/list subclasses that also
 hold the 1-based (line, col) of the node, of each key and of each item. Duplicate keys, which
 PyYAML silently lets the last one win, are reported instead.
+
+Rules files come from the dashboard's editor too, so a file is measured before it is built: an
+alias (`*name`) repeats what it refers to, and nine lines of aliases repeating aliases make
+hundreds of millions of values (a "billion laughs") that every later step would walk; nesting a
+few hundred levels deep (by brackets or by aliases) overflows the checker's stack. Both are
+refused as YAML mistakes at their line.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import re
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, Node, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from botengine.rules.yamlerrors import Mark as Mark
 from botengine.rules.yamlerrors import explain
@@ -96,17 +102,91 @@ class YamlSyntaxError(Exception):
         self.hint = hint
 
 
+MAX_DEPTH = 64  # levels of nesting: a rules file needs about 10, a webhook's JSON body a few more
+MAX_REPEATED = 100_000  # values that aliases may add to a file beyond those written out
+MAX_REPEATED_TEXT = 1_000_000  # characters that aliases may add (a long text repeated is as bad)
+
+
 def load_yaml(text: str) -> tuple[Any, list[tuple[Mark, str, Mark]]]:
     """The document (None when empty) and the duplicate keys found, as (mark, key, first mark)."""
     loader = _Loader(text)
     try:
-        data = loader.get_single_data()
+        node = loader.get_single_node()
+        if node is None:
+            return None, []
+        _measure(node)
+        data = loader.construct_document(node)
     except yaml.YAMLError as exc:
         explained = explain(exc, text)
         raise YamlSyntaxError(explained.mark, explained.message, explained.hint) from exc
     finally:
         loader.dispose()
     return data, loader.duplicates
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _own_text(node: Node) -> int:
+    return len(node.value) if isinstance(node, ScalarNode) else 0
+
+
+def _measure(root: Node) -> None:
+    """Refuse a document that nests too deep or whose aliases repeat too much, before building it.
+
+    Aliases make the nodes a graph (shared, even cyclic), so the walk is iterative and remembers
+    what each node expands to: linear in the nodes written, whatever they would expand to.
+    """
+    written = [0, 0]  # values and characters met so far, each node once
+    expanded: dict[int, tuple[int, int, int]] = {}  # node → values, characters, depth
+    started: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        ident = id(node)
+        if finished:
+            kids = [expanded[id(kid)] for kid in _children(node)]
+            values = 1 + sum(k[0] for k in kids)
+            chars = _own_text(node) + sum(k[1] for k in kids)
+            depth = 1 + max((k[2] for k in kids), default=0)
+            expanded[ident] = (values, chars, depth)
+            started.discard(ident)
+            _within_limits(node, depth, values - written[0], chars - written[1])
+            continue
+        if ident in expanded:
+            continue
+        if ident in started:  # reached again before it was finished: it contains itself
+            raise YamlSyntaxError(
+                _mark(node), "an alias here refers to the list or mapping it is inside of", _ALIAS_HINT
+            )
+        started.add(ident)
+        written[0] += 1
+        written[1] += _own_text(node)
+        stack.append((node, True))
+        stack.extend((kid, False) for kid in _children(node) if id(kid) not in expanded)
+
+
+_ALIAS_HINT = "write the values out where they are needed instead of using &anchors and *aliases"
+
+
+def _within_limits(node: Node, depth: int, repeated: int, repeated_text: int) -> None:
+    """`repeated`: how many more values the node expands to than were written (at least)."""
+    if depth > MAX_DEPTH:
+        raise YamlSyntaxError(
+            _mark(node),
+            f"values are nested more than {MAX_DEPTH} levels deep here",
+            "a rules file needs only a few levels: look for brackets or aliases that nest",
+        )
+    if repeated > MAX_REPEATED or repeated_text > MAX_REPEATED_TEXT:
+        what = f"{MAX_REPEATED:,} values" if repeated > MAX_REPEATED else f"{MAX_REPEATED_TEXT:,} characters"
+        raise YamlSyntaxError(
+            _mark(node), f"the aliases here repeat what they refer to into more than {what}", _ALIAS_HINT
+        )
 
 
 def mark_of(root: Any, path: tuple[Any, ...], *, key: bool = False) -> Mark:
