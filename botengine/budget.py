@@ -5,7 +5,10 @@ nested loops or `{{ 10**(10**7) }}` must fail fast with a plain message instead 
 engine. Two kinds of limit:
 
 - sizes, checked *before* the work is done (so the answer never depends on the machine):
-  integer powers and products, repeated text or lists, format widths, loop steps;
+  integer powers and products, repeated text or lists, format widths and results, loop steps,
+  and the `weight` of a value (its length as text) before it is turned into text, compared or
+  hashed: lists holding a list twice, nested twenty deep, are a million times longer as text
+  than they look, and one `str()`, `==` or hash of them would run for minutes in one C call;
 - time, a backstop: CPU seconds of the thread doing the work, checked every few loop steps.
 
     with budget.limit("the template", budget.TEMPLATE_SECONDS):
@@ -19,8 +22,9 @@ from __future__ import annotations
 
 import math
 import re
+import string
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, ValuesView
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -33,6 +37,7 @@ MAX_ITEMS = 100_000  # items of one list built by * or +
 MAX_DIGITS = 4_300  # digits of an integer result (Python refuses to print longer ones anyway)
 MAX_LOOP_STEPS = 100_000  # loop steps of one template rendering or expression, nested loops included
 MAX_ROUND_DIGITS = 100  # round(x, n): |n|
+MAX_WEIGHT = 4 * MAX_TEXT  # characters a value may have as text to be written out, compared or hashed
 TEMPLATE_SECONDS = 0.1  # CPU time to render one action's templates (a usual one: well under 1 ms)
 EXPRESSION_SECONDS = 0.1  # CPU time to evaluate one `expr:`
 EVENT_SECONDS = 1.0  # time for all the triggers of all the rules one event meets
@@ -92,6 +97,13 @@ def tick(steps: int = 1) -> None:
         budget.tick(steps)
 
 
+def check_time() -> None:
+    """Look at the clock of the current budget (none outside `limit`)."""
+    budget = _current.get()
+    if budget is not None:
+        budget.check_time()
+
+
 # --- operations whose result size is known before they run --------------------------------------
 
 
@@ -110,7 +122,7 @@ def power(base: Any, exponent: Any) -> Any:
 def multiply(left: Any, right: Any) -> Any:
     """`left * right`, refused when the text, list or integer would be too big."""
     for seq, times in ((left, right), (right, left)):
-        if isinstance(seq, str | list | tuple) and isinstance(times, int):
+        if isinstance(seq, (*_TEXTS, list, tuple)) and isinstance(times, int):
             check_size(seq, len(seq) * times, "repeating")
     if isinstance(left, int) and isinstance(right, int):
         bits = left.bit_length() + right.bit_length()
@@ -123,7 +135,7 @@ def multiply(left: Any, right: Any) -> Any:
 
 def add(left: Any, right: Any) -> Any:
     """`left + right`, refused when joined text or lists would be too long."""
-    if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
+    if isinstance(left, (*_TEXTS, list, tuple)) and isinstance(right, (*_TEXTS, list, tuple)):
         check_size(left, len(left) + len(right), "joining")
     return left + right
 
@@ -136,8 +148,8 @@ def modulo(left: Any, right: Any) -> Any:
 
 
 def check_size(kind: Any, size: int, doing: str) -> None:
-    """Refuse a string of more than MAX_TEXT characters or a list of more than MAX_ITEMS items."""
-    if isinstance(kind, str):
+    """Refuse a string (or bytes) of more than MAX_TEXT characters or a list of more than MAX_ITEMS items."""
+    if isinstance(kind, _TEXTS):
         if size > MAX_TEXT:
             raise BudgetExceededError(
                 f"{doing} text would make {_count(size)} characters (the limit is {MAX_TEXT:,})"
@@ -154,6 +166,7 @@ def check_width(width: Any, what: str = "a width") -> None:
 
 _SPEC_NUMBERS = re.compile(r"\d+")
 _PRINTF = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+_CONVERSION = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?([diouxXeEfFgGcrsab%])")
 
 
 def check_format_spec(spec: str) -> None:
@@ -163,23 +176,32 @@ def check_format_spec(spec: str) -> None:
 
 
 def check_format_string(template: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
-    """Every spec of a `"…".format(…)` call; specs taken from the arguments (`{:{w}}`) too."""
-    import string
-
+    """Every spec of a `"…".format(…)` call (specs taken from the arguments, `{:{w}}`, too), and
+    the size of the result: `'{0}' * 1000` formats one long value a thousand times."""
     try:
         fields = list(string.Formatter().parse(template))
     except ValueError:
         return  # a malformed format string fails on its own when called
-    for _text, _name, spec, _conversion in fields:
+    values = [*args, *kwargs.values()]
+    longest = max((weight(value) for value in values), default=0)
+    size = len(template)
+    for _text, name, spec, _conversion in fields:
+        if name is None:
+            continue
+        size += longest
         if spec:
             check_format_spec(spec)
+            size += sum(int(n) if len(n) < 20 else MAX_TEXT + 1 for n in _SPEC_NUMBERS.findall(spec))
             if "{" in spec:  # a nested field: its value comes from the arguments
-                for value in (*args, *kwargs.values()):
+                for value in values:
                     check_width(value, "a format width")
+                    size += value if isinstance(value, int) and value > 0 else 0
+    check_size("", size, "formatting")
 
 
 def check_printf(template: str, args: Any) -> None:
-    """Widths and precisions of `"%10s" % x`, including `*` ones taken from the arguments."""
+    """Widths and precisions of `"%10s" % x`, including `*` ones taken from the arguments, and the
+    size of the result (every conversion may print the longest value given)."""
     values = args if isinstance(args, tuple) else (args,)
     for width, precision in _PRINTF.findall(template):
         for number in (width, precision):
@@ -188,11 +210,112 @@ def check_printf(template: str, args: Any) -> None:
                     check_width(value, "a format width")
             elif number:
                 check_width(int(number) if len(number) < 20 else MAX_TEXT + 1, "a format width")
+    longest = max((weight(value) for value in values), default=0)  # a mapping: all of it, at most
+    size = len(template)
+    for width, precision, kind in _CONVERSION.findall(template):
+        if kind != "%":
+            size += longest + sum(_number(n, values) for n in (width, precision))
+    check_size("", size, "formatting")
+
+
+def _number(text: str, values: Sequence[Any]) -> int:
+    """A printf width or precision as a number (`*`: the largest taken from the arguments)."""
+    if text == "*":
+        return max((v for v in values if isinstance(v, int)), default=0)
+    return int(text) if text and len(text) < 20 else (MAX_TEXT + 1 if text else 0)
 
 
 def round_digits(ndigits: Any) -> None:
     if isinstance(ndigits, int) and abs(ndigits) > MAX_ROUND_DIGITS:
         raise BudgetExceededError(f"rounding to {_count(ndigits)} digits (the limit is {MAX_ROUND_DIGITS})")
+
+
+# --- how long a value is as text ---------------------------------------------------------------
+
+_TEXTS = (str, bytes, bytearray)
+_SCALARS = (str, bytes, bytearray, int, float, type(None))
+_COLLECTIONS = (list, tuple, set, frozenset, KeysView, ValuesView, ItemsView)
+_CLOCK_EVERY = 4096  # values weighed between two looks at the clock
+
+
+Parts = Callable[[Any], Iterable[Any] | None]  # what an object other than a list or mapping holds
+
+
+def _no_parts(value: Any) -> Iterable[Any] | None:
+    return None
+
+
+def weight(value: Any, parts: Parts = _no_parts, limit: int = MAX_WEIGHT) -> int:
+    """About how many characters `str(value)` has: the work of writing it as text, comparing it or
+    hashing it. A part held in several places counts at each place, as `str()` writes it out each
+    time; `parts` says what other objects hold. Each part is weighed once (so a list holding a
+    list twice, forty levels deep, costs forty steps), and weighing stops past `limit`."""
+    leaf = _leaf(value)
+    if leaf is not None:
+        return leaf
+    known: dict[int, int] = {}
+    alive: list[Any] = []  # every part weighed stays referenced, so no id is reused meanwhile
+    stack: list[tuple[Any, list[Any] | None]] = [(value, None)]
+    while stack:
+        item, kids = stack.pop()
+        if kids is not None:  # its parts are weighed: now the whole
+            total = _frame(item) + sum(_leaf(kid) or known.get(id(kid), 16) for kid in kids)
+            known[id(item)] = total  # a part inside itself (a namespace holding itself) counts 16
+            if total > limit:
+                return total
+            continue
+        if id(item) in known:
+            continue
+        if _frame(item) > limit:
+            return _frame(item)
+        kids = list(_parts(item, parts))
+        alive.append((item, kids))
+        if len(alive) % _CLOCK_EVERY == 0:
+            check_time()
+        known[id(item)] = 16  # until it is finished: met again inside itself, it is a cycle
+        stack.append((item, kids))
+        stack.extend((kid, None) for kid in kids if _leaf(kid) is None and id(kid) not in known)
+    return known[id(value)]
+
+
+def _leaf(value: Any) -> int | None:
+    """The weight of a value that holds no others (None for one that does)."""
+    if isinstance(value, _TEXTS):
+        return len(value) or 1  # inside a list or mapping, its quotes are counted there
+    if isinstance(value, int):
+        return value.bit_length() // 3 + 2
+    if isinstance(value, float) or value is None:
+        return 24
+    return None
+
+
+def _frame(value: Any) -> int:
+    """Brackets, quotes, commas and colons around the parts of a list or mapping."""
+    if isinstance(value, Mapping):
+        return 2 + 8 * len(value)
+    if isinstance(value, _COLLECTIONS):
+        return 2 + 4 * len(value)
+    return 16
+
+
+def _parts(value: Any, parts: Parts) -> Iterable[Any]:
+    if isinstance(value, Mapping):
+        return [*value.keys(), *value.values()]
+    if isinstance(value, _COLLECTIONS):
+        return value
+    return parts(value) or ()
+
+
+def check_weight(value: Any, doing: str, parts: Parts = _no_parts) -> None:
+    """Refuse to turn into text, compare or hash a value longer than MAX_WEIGHT as text (texts are
+    sized where they are built: only what holds other values is weighed)."""
+    if isinstance(value, _SCALARS):
+        return
+    if weight(value, parts) > MAX_WEIGHT:
+        raise BudgetExceededError(
+            f"{doing} a value of more than {MAX_WEIGHT:,} characters as text "
+            "(a list that holds a list several times, nested, doubles at every level)"
+        )
 
 
 class NotConstant(Exception):

@@ -11,9 +11,12 @@ message, `payload.replyTo.id` on a message that quotes nothing); `check` reports
 of the named variables. Attribute access on anything else, and every method call, is refused.
 Parsed once at load time (`compile_expression`), evaluated per event.
 
-Work has a budget (`botengine.budget`): powers, products, repetition and format widths are checked
-before they run (`10**4000000` is refused at once), every step is counted, CPU time is the
-backstop. Over budget: BudgetExceededError, and the event goes to the dead-letter queue.
+Work has a budget (`botengine.budget`): powers, products, repetition, format widths and results
+are checked before they run (`10**4000000` is refused at once), every list, tuple or mapping an
+expression builds is weighed (`[[[x] * 2] * 2] * 2`, twenty deep, is a million times longer as
+text than it looks, and one `str()` or `==` of it would run for minutes), every step is
+counted, CPU time is the backstop. Over budget: BudgetExceededError, and the event goes to the
+dead-letter queue.
 `static_problems` tells `check` about a constant part that can never fit.
 """
 
@@ -81,13 +84,65 @@ _OPERATORS = {
 }
 
 
+_PLAIN = frozenset({int, float, str, bool, type(None), bytes, complex})
+
+# Nodes whose value is built by the expression itself (a variable's value is the event's, and the
+# event is no larger than the largest body the receiver accepts).
+_BUILDERS = (
+    ast.List,
+    ast.Tuple,
+    ast.Dict,
+    ast.Set,
+    ast.BinOp,
+    ast.ListComp,
+    ast.GeneratorExp,
+    ast.DictComp,
+    ast.Call,
+)
+
+
 class _PlainEval(simpleeval.EvalWithCompoundTypes):  # type: ignore[misc]
     """simpleeval where `x.y` is only ever a key lookup in a dict, and None when it is missing;
-    every step counted against the budget."""
+    every step counted against the budget, every value built weighed."""
 
     def _eval(self, node: ast.AST) -> Any:
         budget.tick()
-        return super()._eval(node)
+        value = super()._eval(node)
+        if isinstance(node, _BUILDERS):
+            budget.check_weight(value, "building")
+        return value
+
+    def _check_disallowed_items(self, item: Any) -> None:
+        """simpleeval's look for modules and forbidden functions inside every value, made to look
+        at each part once: its own walk follows a list held twice twice, so a value that doubles
+        at every level took minutes before anything could weigh it."""
+        seen: set[int] = set()
+        stack = [item]
+        while stack:
+            value = stack.pop()
+            if type(value) in _PLAIN or id(value) in seen:
+                continue
+            seen.add(id(value))
+            if len(seen) % 4096 == 0:
+                budget.check_time()
+            if isinstance(value, list | tuple | set | frozenset):
+                stack.extend(value)
+            elif isinstance(value, dict):
+                stack.extend(value.values())
+            else:
+                super()._check_disallowed_items(value)  # modules, forbidden functions
+
+    def _eval_joinedstr(self, node: ast.JoinedStr) -> str:
+        # simpleeval's own check never adds up the parts: f"{s}{s}{s}…" had no limit
+        pieces: list[str] = []
+        size = 0
+        for part in node.values:
+            value = self._eval(part)
+            budget.check_weight(value, "writing")
+            pieces.append(str(value))
+            size += len(pieces[-1])
+            budget.check_size("", size, "joining")
+        return "".join(pieces)
 
     def _eval_formattedvalue(self, node: ast.FormattedValue) -> Any:
         if node.format_spec is not None:  # f"{x:>100000000}"

@@ -8,7 +8,12 @@ Templates are written by people and render on the event loop, so their work has 
   they run: `{{ 'a' * 10**9 }}` is refused at once, never allocated;
 - every loop step is counted, nested loops included (`{% for %}` iterables and map/select are
   wrapped), and CPU time is looked at every few steps;
-- the rendered text has a size limit;
+- the rendered text has a size limit, and so has every text built inside a template (a macro, a
+  `{% set %}` or `{% filter %}` block), joined only once its size is known;
+- a value is weighed (`budget.check_weight`) before it is shown, compared, hashed or given to a
+  filter, test or method: a list holding a list twice, twenty levels deep, is a million times
+  longer as text than it looks, and `str()`, `==` or a hash of it is one C call that no loop
+  step or clock can interrupt;
 - Jinja's constant folding is off (`optimized=False`, and a finalize that takes the context), so
   nothing in a template runs while the rules load: `{{ 10**(10**7) }}` used to freeze the
   engine for 19 s at load.
@@ -24,14 +29,16 @@ from typing import Any
 
 import jinja2
 from jinja2 import nodes
-from jinja2.filters import FILTERS
+from jinja2.filters import FILTERS, make_attrgetter
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.tests import TESTS
 from jinja2.utils import _PassArg
 from jinja2.visitor import NodeTransformer
 
 from botengine import budget
 from botengine.errors import BudgetExceededError
+from botengine.template_weights import UNWEIGHED, sized_join, weigh, weighed, weighing
 
 _BINOPS: dict[str, Callable[[Any, Any], Any]] = {
     "+": budget.add,
@@ -39,8 +46,8 @@ _BINOPS: dict[str, Callable[[Any, Any], Any]] = {
     "**": budget.power,
     "%": budget.modulo,
 }
-# str methods whose first argument sizes the result: "x".ljust(10**9)
-_WIDTH_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs"})
+# text methods whose first argument sizes the result: "x".ljust(10**9)
+_WIDTH_METHODS = frozenset({"ljust", "rjust", "center", "zfill"})
 _SLOW_TEXT = 100_000  # characters: pure-Python filters (wordwrap, urlize, pprint) refuse longer input
 
 
@@ -53,16 +60,31 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
         super().__init__(optimized=False, **options)  # no constant folding: see the module doc
         self.globals.pop("lipsum", None)  # lorem ipsum of any size: no use in a message
         self.filters.update(_FILTERS)
+        self.filters.update({n: weighing(n, f) for n, f in self.filters.items() if n not in UNWEIGHED})
+        tests: dict[str, Any] = dict(TESTS)
+        self.tests.update({n: weighing(n, f) for n, f in tests.items()})
+
+    @staticmethod
+    def concat(pieces: Iterable[str]) -> str:
+        """Jinja's join of a macro's, a `{% set %}` block's or a `{% filter %}` block's output."""
+        return sized_join(pieces, "building")
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         budget.tick()
         return _BINOPS[operator](left, right)
 
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        weigh(argument, "looking up")  # a tuple as a key is hashed whole
+        return super().getitem(obj, argument)
+
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         budget.tick()
+        owner = getattr(getattr(__obj, "__wrapped__", __obj), "__self__", None)
+        for value in (owner if isinstance(owner, list | tuple) else None, *args, *kwargs.values()):
+            weigh(value, "calling a function with")  # list.count(x) compares every item with x
         args = _check_call(__obj, args, kwargs)
         result = super().call(__context, __obj, *args, **kwargs)
-        if isinstance(result, str):
+        if isinstance(result, str | bytes):
             budget.check_size(result, len(result), "building")
         return result
 
@@ -71,23 +93,37 @@ def _check_call(func: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> 
     """Before a method call on text: would its result be too big? The arguments to call with."""
     target = getattr(func, "__wrapped__", func)  # the sandbox wraps str.format
     owner, name = getattr(target, "__self__", None), getattr(target, "__name__", "")
-    if not isinstance(owner, str):
+    if isinstance(owner, int) and name == "to_bytes":  # (1).to_bytes(10**9, "big"): zeros
+        budget.check_width(args[0] if args else kwargs.get("length", 1), "a length")
+    if not isinstance(owner, str | bytes):
         return args
     if name == "join" and args:  # the items are counted and sized before they are joined
-        items = [str(item) for item in _loop(args[0])]
-        budget.check_size(owner, sum(map(len, items)) + len(owner) * len(items), "joining")
-        return (items, *args[1:])
+        items = list(_loop(args[0]))
+        budget.check_size(owner, sum(budget.weight(i) for i in items) + len(owner) * len(items), "joining")
+        return ([str(i) for i in items] if isinstance(owner, str) else items, *args[1:])
     if name in _WIDTH_METHODS and args:
         budget.check_width(args[0])
-    elif name in ("format", "format_map"):
+    elif name == "expandtabs":  # every tab may become `tabsize` spaces
+        size = args[0] if args else kwargs.get("tabsize", 8)
+        budget.check_width(size)
+        budget.check_size(owner, len(owner) + owner.count(_TAB[type(owner)]) * max(int(size), 0), "expanding")
+    elif name in ("format", "format_map") and isinstance(owner, str):
         budget.check_format_string(owner, args, args[0] if name == "format_map" and args else kwargs)
     elif name == "replace" and len(args) >= 2:
-        budget.check_size(owner, _replaced_size(owner, str(args[0]), str(args[1])), "replacing")
+        budget.check_size(owner, _replaced_size(owner, args[0], args[1]), "replacing")
+    elif name == "translate" and args and isinstance(args[0], Mapping):  # a letter into a long text
+        longest = max((budget.weight(v) for v in args[0].values()), default=1)
+        budget.check_size(owner, len(owner) * max(longest, 1), "translating")
     return args
 
 
-def _replaced_size(text: str, old: str, new: str) -> int:
-    count = len(text) + 1 if not old else text.count(old)
+_TAB: dict[type, Any] = {str: "\t", bytes: b"\t"}
+
+
+def _replaced_size(text: Any, old: Any, new: Any) -> int:
+    if type(old) is not type(text) or type(new) is not type(text):
+        return len(text)  # the call fails on its own
+    count: int = len(text) + 1 if not old else text.count(old)
     return len(text) + count * (len(new) - len(old))
 
 
@@ -134,6 +170,16 @@ def _replace(s: Any, old: Any, new: Any, count: Any = None) -> None:
     budget.check_size(str(s), _replaced_size(str(s), str(old), str(new)), "replacing")
 
 
+@jinja2.pass_environment
+def _sum(environment: Any, iterable: Iterable[Any], attribute: Any = None, start: Any = 0) -> Any:
+    """`sum`, a step at a time: Python's sum() of lists copies the growing list at every item."""
+    value = make_attrgetter(environment, attribute) if attribute is not None else (lambda item: item)
+    total = start
+    for item in _loop(iterable):
+        total = budget.add(total, value(item))
+    return total
+
+
 def _count_arg(value: Any, count: Any, *rest: Any, **options: Any) -> None:
     if isinstance(count, int) and count > budget.MAX_ITEMS:
         budget.check_size([], count, "splitting into parts")
@@ -159,8 +205,10 @@ def _slow_text(text: str, name: str) -> None:
 def _join(ctx: Any, value: Iterable[Any], d: Any = "", attribute: Any = None) -> str:
     items = list(_loop(value))
     if attribute is None:  # sized before joining: 99,999 copies of a long text must not be built
-        size = sum(len(str(item)) for item in items) + len(str(d)) * max(len(items) - 1, 0)
+        size = sum(budget.weight(item) for item in items) + len(str(d)) * max(len(items) - 1, 0)
         budget.check_size("", size, "joining")
+    for item in items:
+        weigh(item, "joining")
     joined: str = FILTERS["join"](ctx, items, d, attribute)
     budget.check_size(joined, len(joined), "joining")
     return joined
@@ -186,9 +234,9 @@ def _loop(iterable: Iterable[Any]) -> Iterator[Any]:
 
 def _concat(parts: list[Any]) -> str:
     """`a ~ b`: joined text, refused when too long."""
-    texts = [str(part) for part in parts]
-    budget.check_size("", sum(map(len, texts)), "joining")
-    return "".join(texts)
+    for part in parts:
+        weigh(part, "joining")
+    return sized_join((str(part) for part in parts), "joining")
 
 
 class _Budgeted(NodeTransformer):
@@ -204,10 +252,28 @@ class _Budgeted(NodeTransformer):
         items = nodes.List(node.nodes, lineno=node.lineno)
         return nodes.Filter(items, "_concat", [], [], None, None, lineno=node.lineno)
 
+    def visit_Compare(self, node: nodes.Compare) -> nodes.Node:
+        self.generic_visit(node)
+        node.expr = _weighing_node(node.expr)
+        for operand in node.ops:
+            operand.expr = _weighing_node(operand.expr)
+        return node
+
+    def visit_Pair(self, node: nodes.Pair) -> nodes.Node:  # a key of a {…} literal is hashed
+        self.generic_visit(node)
+        node.key = _weighing_node(node.key)
+        return node
+
+
+def _weighing_node(expr: nodes.Expr) -> nodes.Expr:
+    return nodes.Filter(expr, "_weighed", [], [], None, None, lineno=expr.lineno)
+
 
 _FILTERS: dict[str, Callable[..., Any]] = dict(
     _loop=_loop,
     _concat=_concat,
+    _weighed=weighed,
+    sum=_sum,
     join=_join,
     center=_guard("center", _center),
     indent=_guard("indent", _indent),

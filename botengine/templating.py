@@ -27,6 +27,7 @@ from botengine import budget
 from botengine.errors import BudgetExceededError, TemplateError
 from botengine.template_limits import LimitedSandbox, collect, limit
 from botengine.template_limits import static_problems as _static_problems
+from botengine.template_weights import weigh
 from botengine.urls import encode_component
 
 
@@ -90,12 +91,14 @@ class _Undefined(jinja2.ChainableUndefined):
 @jinja2.pass_context
 def _finalize(context: Any, value: Any) -> Any:
     # a value that is none (a sender without a name) renders as nothing, not as "None"
+    weigh(value, "showing")
     return "" if value is None else value
 
 
 @jinja2.pass_context
 def _url_component(context: Any, value: Any) -> str:
     # a value inside a URL stays inside its path segment or query value (botengine/urls.py)
+    weigh(value, "showing")
     return encode_component(str("" if value is None else value))
 
 

@@ -56,6 +56,11 @@ def test_mistakes_are_expression_errors_in_plain_words() -> None:
         ("f'{1:>100000000}'", "a format width of 100,000,000"),
         ("round(10**3000, -10**9)", "rounding to -1,000,000,000 digits"),
         ("[a for a in text for b in text for c in text for d in text]", "Comprehension generates too many"),
+        # each level holds the one before twice: 8 million 'x' as text, from 22 levels
+        ("len(str(" + "[" * 22 + "'x'" + "] * 2" * 22 + "))", "characters as text"),
+        ("[" * 22 + "'x'" + "] * 2" * 22 + " == " + "[" * 22 + "'x'" + "] * 2" * 22, "characters as text"),
+        ('len(f"' + "{'y' * 99999}" * 20 + '")', "joining text would make 1,099,989"),
+        ("len('%(a)s' * 30 % {'a': 'x' * 999999})", "formatting text would make"),
     ],
 )
 def test_heavy_expressions_stop_at_their_limit(source: str, limit: str) -> None:

@@ -48,10 +48,16 @@ rules:
   - name: width
     if: {equals: width}
     do: [{reply: '{{ "{:>100000000}".format(1) }}'}]
+  - name: doubled
+    if: {expr: "text == 'doubled' and len(str(DOUBLED)) > 0"}
+    do: [{reply: x}]
+  - name: formatted
+    if: {equals: formatted}
+    do: [{reply: "{% set s = 'x' * 999999 %}{{ ('{0}' * 3000).format(s)|length }}"}]
   - name: fine
     if: {equals: ping}
     do: [{reply: pong}]
-"""
+""".replace("DOUBLED", "[" * 40 + "'x'" + "] * 2" * 40)
 
 # message → the reason its dead letter gives (first, so `dlq list` shows it)
 EXPECTED = {
@@ -61,6 +67,10 @@ EXPECTED = {
     "expr": "10 ** 4000000 would have about 4,000,000 digits (the limit is 4,300)",
     "repeat": "repeating text would make 1,000,000,000 characters (the limit is 1,000,000)",
     "width": "a format width of 100,000,000 (the limit is 1,000,000)",
+    # a list holding the list before it twice, forty deep: hours in one str() before the weights
+    "doubled": "building a value of more than 4,000,000 characters as text",
+    # three gigabytes in one call before its size was known
+    "formatted": "formatting text would make 3,000,006,000 characters",
 }
 
 
@@ -118,11 +128,11 @@ def test_poison_events_are_dead_lettered_while_the_engine_keeps_answering(tmp_pa
             (rules / "late.yaml").write_text(
                 "rules:\n  - name: late\n    if: {equals: late}\n    do: [{reply: '{{ 10**(10**7) }}'}]\n"
             )
-            eventually(lambda: loaded(log) == [8], timeout=20, what="the late rule to load")
+            eventually(lambda: loaded(log) == [10], timeout=20, what="the late rule to load")
             post(base, "late")
             eventually(lambda: len(dead_letters(tmp_path / "data")) == len(EXPECTED) + 1, timeout=30)
             (rules / "late.yaml").unlink()
-            eventually(lambda: loaded(log) == [8, 7], timeout=20, what="a later save to reload")
+            eventually(lambda: loaded(log) == [10, 9], timeout=20, what="a later save to reload")
         longest = probe.longest()
     finally:
         server.send_signal(signal.SIGTERM)

@@ -7,6 +7,7 @@ checked before the work, so the answer does not depend on the machine).
 from __future__ import annotations
 
 import re
+import tracemalloc
 
 import pytest
 
@@ -86,6 +87,87 @@ def test_mistakes_are_template_errors_in_plain_words() -> None:
 def test_heavy_templates_stop_at_their_limit(template: str, limit: str) -> None:
     with pytest.raises(BudgetExceededError, match=re.escape(limit)):
         render_text(template, VARS)
+
+
+LONG = "{% set s = 'x' * 999999 %}"  # a text just under the limit, built in the template
+
+
+@pytest.mark.parametrize(
+    ("template", "limit"),
+    [
+        (LONG + "{{ ('%s' * 30 % ((s,) * 30))|length }}", "formatting text would make 30,000,030"),
+        (LONG + "{{ ('{0}' * 30).format(s)|length }}", "formatting text would make 30,000,060"),
+        (LONG + "{{ ('%s' * 30)|format(*((s,) * 30))|length }}", "formatting text would make 30,000,030"),
+        ("{{ ('\t' * 30).expandtabs(999999)|length }}", "expanding text would make 30,000,000"),
+        ("{{ ('x'.encode() * 30000000)|length }}", "repeating text would make 30,000,000"),
+        ("{{ (1).to_bytes(30000000, 'big')|length }}", "a length of 30,000,000"),
+        ("{{ ('x' * 30).translate({120: 'y' * 999999})|length }}", "translating text would make 29,999,970"),
+        # a macro's output, a {% set %} block and a {% filter %} block are joined before any check
+        (
+            LONG + "{% macro m() %}{% for i in range(30) %}{{ s }}{% endfor %}{% endmacro %}{{ m()|length }}",
+            "building text would make 29,999,970",
+        ),
+        (LONG + "{% set b %}{% for i in range(30) %}{{ s }}{% endfor %}{% endset %}{{ b }}", "29,999,970"),
+        (LONG + "{% filter length %}{% for i in range(30) %}{{ s }}{% endfor %}{% endfilter %}", "9,999,970"),
+    ],
+)
+def test_long_text_is_refused_before_it_is_built(template: str, limit: str) -> None:
+    # 30 MB here; 3,000 instead of 30 made 3 GB in one call, before the size was looked at
+    tracemalloc.start()
+    try:
+        with pytest.raises(BudgetExceededError, match=re.escape(limit)):
+            render_text(template, VARS)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20, f"{peak >> 20} MiB allocated: the text was built before it was refused"
+
+
+# Lists holding the list before them twice: 23 short lines, 8 million 'x' when written out (each
+# level doubles it; forty levels would take hours to print, compare or hash, in one C call).
+DOUBLED = "{% set l0 = ['x'] %}" + "".join(f"{{% set l{i} = [l{i - 1}, l{i - 1}] %}}" for i in range(1, 23))
+TWIN = DOUBLED.replace("l", "k")  # the same shape built again: equal, but not the same lists
+TUPLES = DOUBLED.replace("[", "(").replace("]", ")").replace("('x')", "('x',)")
+
+
+AS_TEXT = "characters as text"
+
+
+@pytest.mark.parametrize(
+    ("what", "template", "limit"),
+    [
+        ("shown", DOUBLED + "{{ l22 }}", AS_TEXT),
+        ("in a URL", DOUBLED + "{{ l22 }}", AS_TEXT),
+        ("joined with ~", DOUBLED + "{{ 'a' ~ l22 }}", AS_TEXT),
+        ("compared", DOUBLED + TWIN + "{{ l22 == k22 }}", AS_TEXT),
+        ("looked for", DOUBLED + TWIN + "{{ l22 in [k22] }}", AS_TEXT),
+        ("hashed as a key", TUPLES + "{{ {l22: 1}|length }}", AS_TEXT),
+        ("hashed to look up", TUPLES + "{{ {}.get(l22) }}", AS_TEXT),
+        ("subscripted", TUPLES + "{{ {'a': 1}[l22] }}", AS_TEXT),
+        ("made text by a filter", DOUBLED + "{{ l22|string|length }}", AS_TEXT),
+        ("made JSON", DOUBLED + "{{ l22|tojson|length }}", AS_TEXT),
+        ("sorted", DOUBLED + TWIN + "{{ [l22, k22]|sort|length }}", AS_TEXT),
+        ("tested", DOUBLED + TWIN + "{{ l22 is eq(k22) }}", AS_TEXT),
+        ("counted by a method", DOUBLED + TWIN + "{{ [l22, l22].count(k22) }}", AS_TEXT),
+        ("in a namespace", DOUBLED + "{% set ns = namespace(v=l22) %}{{ ns }}", AS_TEXT),
+        # weighed by the size checks these already had, instead of written out to be measured
+        ("formatted", DOUBLED + "{{ ('%s' % (l22,))|length }}", "formatting text would make 4,456,440"),
+        ("joined", DOUBLED + "{{ [l22]|join|length }}", "joining text would make 4,456,438"),
+    ],
+)
+def test_values_that_double_at_every_level_are_weighed_before_use(
+    what: str, template: str, limit: str
+) -> None:
+    with pytest.raises(BudgetExceededError, match=re.escape(limit)):
+        render_text(template, VARS, url=what == "in a URL")
+
+
+def test_sum_of_lists_counts_its_steps() -> None:
+    # Python's sum() of lists copies the growing list at every item: 90,000 one-item lists were
+    # four billion copies in one call
+    with pytest.raises(BudgetExceededError):
+        render_text("{{ ([[0]] * 90000)|sum(start=[])|length }}", VARS)
+    assert render_text("{{ [[1], [2]]|sum(start=[]) }} {{ [1, 2]|sum }}", VARS) == "[1, 2] 3"
 
 
 def test_the_rendered_text_has_a_size_limit() -> None:
