@@ -105,3 +105,22 @@ def test_check_warns_about_work_that_can_never_fit(tmp_path: Path) -> None:
         "would have about 4,000,000 digits (the limit is 4,300) (every event that reaches it would go "
         "to the dead-letter queue (docs/rules.md, Limits))",
     ]
+
+
+@pytest.mark.parametrize("backtracking", [False, True])
+def test_a_regex_whose_repeats_multiply_is_refused_before_it_is_compiled(
+    tmp_path: Path, backtracking: bool
+) -> None:
+    # RE2 refuses the count, and the backtracking engine compiled the pattern written out (whether
+    # the rule opted in or not): a million pieces took 0.3 s, nested once more it never finished
+    write_rules(
+        tmp_path,
+        f"""
+        rules:
+          - name: repeats
+            if: {{text: {{pattern: '(?:a{{1000}}){{1000}}', backtracking: {str(backtracking).lower()}}}}}
+            do: [{{reply: x}}]
+        """,
+    )
+    [problem] = load([tmp_path]).errors
+    assert "repeats multiply to about 1,000,000 pieces (the limit is 100,000)" in problem.message, problem

@@ -8,7 +8,9 @@ Latin and emoji alike. Many patterns are matched in one pass by an RE2 Set (`Reg
 
 A pattern RE2 cannot run (backreferences, lookaround) is refused with a plain explanation,
 unless its rule says `backtracking: true`: it then runs on the `regex` package, which gives up
-after `budget.REGEX_SECONDS`; the event then goes to the dead-letter queue.
+after `budget.REGEX_SECONDS`; the event then goes to the dead-letter queue. That package writes
+counted repeats out when it compiles, so nested ones (`((a{1000}){1000}){1000}`: a billion) are
+refused before it sees them, or `check`, the editor and every reload would hang on compiling.
 """
 
 from __future__ import annotations
@@ -117,6 +119,13 @@ class CompiledRegex:
 
     def _backtracking(self, source: str, reason: str, allowed: bool) -> None:
         """A pattern RE2 refused: run it on the backtracking engine only when the rule opts in."""
+        pieces = written_out(source)
+        if pieces > MAX_WRITTEN_OUT:
+            raise RegexError(
+                f"the regex's counted repeats multiply to about {pieces:,} pieces (the limit is "
+                f"{MAX_WRITTEN_OUT:,}): a repeat inside a repeat multiplies",
+                "use + or * instead of large {n} counts, or check the length in a second trigger",
+            )
         flags = regex.V0 | (0 if self.case_sensitive else regex.IGNORECASE)
         try:
             self._compiled = regex.compile(source, flags)
@@ -157,6 +166,63 @@ class CompiledRegex:
 
     def __repr__(self) -> str:
         return f"CompiledRegex({self.source!r}, engine={self.engine})"
+
+
+MAX_WRITTEN_OUT = 100_000  # pieces of a pattern once its {n} repeats are written out
+_COUNT = re.compile(r"\{(\d*)(?:(,)(\d*))?\}")
+_HUGE = 10**9
+
+
+def written_out(source: str) -> int:
+    """About how long `source` is with every counted repeat `{n}` written out, nested ones
+    multiplying: what the backtracking engine's compiler builds (read as plain text, so
+    it need not understand every construct: brackets, escapes and counts are what matter)."""
+    frames = [[0, 0]]  # per open group: its length so far, and the length of its last item
+    i = 0
+    while i < len(source):
+        char, item = source[i], 1
+        if char == "\\":
+            i += 2
+        elif char == "[":
+            i = _class_end(source, i)
+        elif char == "(":
+            frames.append([0, 0])
+            i += 3 if source.startswith("(?:", i) else 1
+            continue
+        elif char == ")" and len(frames) > 1:
+            item = max(frames.pop()[0], 1)
+            i += 1
+        elif char == "{" and (count := _COUNT.match(source, i)) and (count[1] or count[3]):
+            times = max(_number(count[1]), _number(count[3]))
+            frame = frames[-1]
+            frame[0] += frame[1] * (times - 1) if times else -frame[1]
+            frame[1] *= times
+            i = count.end()
+            continue
+        elif char in "*+?":
+            i += 1
+            continue
+        else:
+            i += 1
+        frames[-1][0] += item
+        frames[-1][1] = item
+    return sum(frame[0] for frame in frames)
+
+
+def _number(digits: str) -> int:
+    return int(digits) if digits and len(digits) < 10 else (_HUGE if digits else 0)
+
+
+def _class_end(source: str, start: int) -> int:
+    """Just past the `]` that closes the class opening at `start`."""
+    i = start + 1
+    if i < len(source) and source[i] == "^":
+        i += 1
+    if i < len(source) and source[i] == "]":  # a leading ] is a member
+        i += 1
+    while i < len(source) and source[i] != "]":
+        i += 2 if source[i] == "\\" else 1
+    return i + 1
 
 
 def compile_regex(source: str, *, case_sensitive: bool = False, backtracking: bool = False) -> CompiledRegex:
