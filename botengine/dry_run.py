@@ -1,7 +1,8 @@
 """Dry runs: what the rules would do with an event, through the live path, with no side effects.
 
 The one service behind `botengine dry-run`, the rules files' inline tests and the dashboard's
-playground: the real rule processor and executor in dry-run mode, on fresh in-memory storage.
+playground: the real rule processor and executor in dry-run mode, on fresh in-memory storage,
+with `«secret NAME»` in place of every secret (botengine/secrets.py: stand_ins).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from botengine import secrets
 from botengine.actions import Services
 from botengine.actions.executor import Executor
 from botengine.errors import BotengineError
@@ -92,7 +94,8 @@ async def dry_run_event(
     owner = view.chat.id if scope == "chat" else (view.sender.id if view.sender else "")
     for var, value in variables.items():
         await set_var(storage, view.session, scope, owner, var, value, None)
-    executor = Executor(Services(storage=storage, env=os.environ), dry_run=True)
+    # whoever may try rules must not read a secret through them, reversed or cut into pieces
+    executor = Executor(Services(storage=storage, env=secrets.stand_ins(os.environ)), dry_run=True)
     # explained: a dry run is asked "why did my rule not fire?", so every rule says why not
     processor = RuleProcessor(lambda: rules, storage, executor, dry_run=True, explain=True)
     quiet = _QUIET.set(True)

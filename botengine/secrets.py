@@ -10,7 +10,12 @@ Anything else is refused by `check` (and at run time). Only action kinds that ta
 parties (webhooks) may use secrets, a template gets only the secrets it names, the engine's own
 variables (`BOTENGINE_*`: the webhook secret, Wawp tokens) are never reachable even when a
 pattern would match them, and every value is replaced by `«secret NAME»` wherever rendered
-parameters are shown: logs, dry runs, dead letters.
+parameters are shown: logs, dead letters.
+
+Dry runs (`botengine dry-run`, inline tests, the dashboard's playground and its editor's tries)
+never see the values at all: they render with `«secret NAME»` in their place (`stand_ins`).
+Redaction finds a secret only as written; `{{ secrets.CRM_TOKEN | reverse }}` or `[1:]` would
+slip by, and a dry run is open to anyone who may try rules, a read-only dashboard login too.
 """
 
 from __future__ import annotations
@@ -126,6 +131,15 @@ def lookup(names: Iterable[str], env: Mapping[str, str]) -> dict[str, str]:
     except ValueError:
         return {}
     return {n: env[n] for n in names if n in env and declared.allows(n)}
+
+
+def stand_ins(env: Mapping[str, str]) -> dict[str, str]:
+    """`env` with the value of every variable rules may read replaced by `«secret NAME»`."""
+    try:
+        declared = parse_declaration(env.get(DECLARATION, ""))
+    except ValueError:
+        return dict(env)  # no secret can be read: `problems` says why
+    return {name: f"«secret {name}»" if declared.allows(name) else value for name, value in env.items()}
 
 
 def redact(value: Any, secrets: Mapping[str, str]) -> Any:
