@@ -5,8 +5,10 @@ Whoever may write rules must not thereby read the rest of the machine: a link in
 `/proc/self/environ` once put every secret of the engine into an error message. So a name is
 resolved (links followed) and must land inside the folder, a link that leads out is refused,
 and so is anything that is not a regular file: a fifo (its read blocks forever), a device, and
-the kernel's pseudo-files under /proc and /sys, which look regular. Errors name the file and
-say why, never what it holds.
+the kernel's pseudo-files under /proc and /sys, which look regular. The check is made again on
+what was actually opened (the kernel's name for the open file), so a folder swapped for a link
+between the check and the open leads nowhere. Errors name the file and say why, never what it
+holds.
 
     path = inside(rules_dir, "lists/vip.txt")   # the resolved path, or FileRefusedError
     found = find(rules_dir, "media/menu.jpg")   # …and its size, when it may be read
@@ -36,15 +38,21 @@ def inside(folder: Path | str, name: Path | str) -> Path:
     """The real path of `name` (relative to `folder`), refused unless it lies inside `folder`."""
     root = Path(folder).resolve()
     shown = str(name)
+    if "\0" in shown:
+        raise FileRefusedError(f"{shown!r}: a file name cannot hold a NUL character")
     try:
         path = (root / name).resolve(strict=False)
     except (OSError, RuntimeError) as exc:  # a loop of links
         raise FileRefusedError(f"{shown!r}: its links go round in a loop") from exc
+    _refuse_outside(root, path, shown)
+    return path
+
+
+def _refuse_outside(root: Path, path: Path, shown: str, *, why: str = "through a link or ..") -> None:
     if not path.is_relative_to(root):
-        raise FileRefusedError(f"{shown!r} leads outside the rules folder (through a link or ..)")
+        raise FileRefusedError(f"{shown!r} leads outside the rules folder ({why})")
     if any(path.is_relative_to(pseudo) for pseudo in _PSEUDO_ROOTS):
         raise FileRefusedError(f"{shown!r} is a system file under /{path.parts[1]}, not a rules file")
-    return path
 
 
 def find(folder: Path | str, name: Path | str) -> Found:
@@ -82,11 +90,25 @@ def _open(folder: Path | str, name: Path | str) -> tuple[int, Found]:
         raise FileRefusedError(f"no file {shown!r} in the rules folder") from exc
     except OSError as exc:
         raise FileRefusedError(f"cannot read {shown!r}: {exc.strerror or exc}") from exc
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
+    try:
+        opened = _opened(fd)
+        if opened is not None:  # a folder on the way may have become a link since `inside`
+            _refuse_outside(Path(folder).resolve(), opened, shown, why="a folder became a link meanwhile")
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileRefusedError(f"{shown!r} is {_kind(info.st_mode)}, not a plain file")
+    except BaseException:
         os.close(fd)
-        raise FileRefusedError(f"{shown!r} is {_kind(info.st_mode)}, not a plain file")
+        raise
     return fd, Found(path, info.st_size)
+
+
+def _opened(fd: int) -> Path | None:
+    """What the kernel says the descriptor is open on; None where it does not say (no /proc)."""
+    try:
+        return Path(os.readlink(f"/proc/self/fd/{fd}"))
+    except OSError:
+        return None
 
 
 def _kind(mode: int) -> str:

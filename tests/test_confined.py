@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 import time
 from pathlib import Path
 
@@ -133,3 +134,41 @@ def test_a_bad_list_entry_is_named_by_its_line_not_quoted(tmp_path: Path) -> Non
     [problem] = load([rules]).errors
     assert "line 3 of lists/vip.txt is not a full JID" in str(problem)
     assert "hunter2" not in str(problem)
+
+
+def test_a_folder_swapped_for_a_link_while_a_file_is_opened_leads_nowhere(tmp_path: Path) -> None:
+    # Between the check that `lists/vip.txt` lies inside and the open, `lists` becomes a link to
+    # another folder (a rules checkout syncing, or someone racing the watcher's reloads). The
+    # swap is made at the very moment of the open, by an audit hook on Python's "open" event.
+    from botengine import confined
+    from botengine.errors import FileRefusedError
+
+    rules, elsewhere = tmp_path / "rules", tmp_path / "elsewhere"
+    (rules / "lists").mkdir(parents=True)
+    elsewhere.mkdir()
+    (rules / "lists" / "vip.txt").write_text("447700900001@c.us\n")
+    (elsewhere / "vip.txt").write_text("TOKEN=not-for-rules\n")
+    target = str((rules / "lists" / "vip.txt").resolve())
+    armed = [True]
+
+    def swap_at_open(event: str, args: tuple[object, ...]) -> None:
+        if event == "open" and armed[0] and args and str(args[0]) == target:
+            armed[0] = False
+            (rules / "lists").rename(rules / "lists-before")
+            (rules / "lists").symlink_to(elsewhere, target_is_directory=True)
+
+    sys.addaudithook(swap_at_open)  # cannot be removed: it disarms itself after one swap
+    with pytest.raises(FileRefusedError, match="leads outside the rules folder") as refused:
+        confined.read(rules, "lists/vip.txt")
+    assert not armed[0], "the open was never seen"
+    assert "not-for-rules" not in str(refused.value)
+
+
+def test_a_name_with_a_nul_is_refused_not_a_crash(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    write_rules(
+        rules,
+        'rules:\n  - name: b\n    if: {contains: go}\n    do: [{broadcast: {to: "x\\0.csv", text: hi}}]\n',
+    )
+    [problem] = load([rules]).errors  # ValueError: embedded null byte, from the checker, before
+    assert "NUL" in problem.message, problem
