@@ -108,14 +108,17 @@ def read_body(body: bytes, *, received_at: float | None = None) -> Received | li
     if not isinstance(data, dict):
         return problems
     repaired = any(p.malformed_json for p in problems)
-    if repaired:  # JSON only to Python's reader: lone surrogates, the one difference that matters
-        data = _without_lone_surrogates(data)
-    completed, filled = _complete(data, time.time() if received_at is None else received_at)
+    try:
+        if repaired:  # JSON only to Python's reader: lone surrogates, the one difference that matters
+            data = _without_lone_surrogates(data)
+        completed, filled = _complete(data, time.time() if received_at is None else received_at)
+        stored = json.dumps(completed, ensure_ascii=False, separators=(",", ":")).encode()
+    except RecursionError:  # nested deeper than Python's reader takes apart: what pydantic said stands
+        return problems
     if repaired:
         filled = (*filled, "text")
     if not filled:
         return problems
-    stored = json.dumps(completed, ensure_ascii=False, separators=(",", ":")).encode()
     try:
         return Received(Envelope.model_validate_json(stored), stored, filled)
     except ValidationError as exc:

@@ -147,6 +147,16 @@ def test_malformed_json_is_400(url: str) -> None:
     assert response.json()["error"] == "malformed_json"
 
 
+@pytest.mark.parametrize("depth", [400, 600, 900])
+def test_a_body_nested_hundreds_deep_is_refused_not_a_500(url: str, depth: int) -> None:
+    # Python's JSON reader takes up to ~1,000 levels, pydantic's fewer: the body went on to the
+    # lenient path, whose repair recursed past Python's limit (RecursionError, answered 500)
+    payload = '{"a":' * depth + '"x"' + "}" * depth
+    body = ('{"event": "message", "session": "s", "payload": ' + payload + "}").encode()
+    response = post(url, body)
+    assert response.status_code in (400, 422), response.text[:300]
+
+
 def test_non_json_content_type_is_415(url: str) -> None:
     response = post(url, make_event(), headers={"content-type": "text/plain"})
     assert response.status_code == 415
