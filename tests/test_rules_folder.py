@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,9 @@ def test_an_empty_file_and_no_file_are_not_the_same_version(folder: RulesFolder)
     assert empty.exists and empty.digest != folder.read("missing.yaml").digest == ""
 
 
-@pytest.mark.parametrize("name", ["../shop.yaml", "lists/vip.txt", "shop.txt", ".shop.yaml", "x.yaml/..", ""])
+@pytest.mark.parametrize(
+    "name", ["../shop.yaml", "lists/vip.txt", "shop.txt", ".shop.yaml", "x.yaml/..", "", "x.yaml\n"]
+)
 def test_only_plain_rules_file_names(folder: RulesFolder, name: str) -> None:
     with pytest.raises(EditError, match="is not a rules file name"):
         folder.read(name)
@@ -67,6 +70,32 @@ def test_links_are_refused_even_inside_the_folder(folder: RulesFolder, tmp_path:
             folder.write(name, "rules: []\n", expected="")
     assert folder.names() == ["shop.yaml"]
     assert (tmp_path / "elsewhere.yaml").read_text() == "rules: []\n"
+
+
+def test_a_name_ending_in_a_line_break_is_never_written(folder: RulesFolder) -> None:
+    # `^…\.ya?ml$` with `match` let "x.yaml\n" through: a file the engine never loads
+    with pytest.raises(EditError, match="is not a rules file name"):
+        folder.write("x.yaml\n", "rules: []\n", expected="")
+    assert sorted(p.name for p in folder.root.iterdir()) == ["shop.yaml"]
+
+
+def test_a_link_put_in_place_as_the_file_is_read_is_not_followed(folder: RulesFolder, tmp_path: Path) -> None:
+    # `path()` looks at the name, then the file is opened: swap in a link at the very moment of
+    # the open (an audit hook on Python's "open" event) and the read must not follow it
+    (tmp_path / "elsewhere.yaml").write_text("TOKEN=not-for-the-editor\n")
+    shop = folder.root / "shop.yaml"
+    armed = [True]
+
+    def swap_at_open(event: str, args: tuple[object, ...]) -> None:
+        if event == "open" and armed[0] and args and str(args[0]) == str(shop):
+            armed[0] = False
+            shop.unlink()
+            shop.symlink_to(tmp_path / "elsewhere.yaml")
+
+    sys.addaudithook(swap_at_open)  # cannot be removed: it disarms itself after one swap
+    with pytest.raises(EditError, match="became a link") as refused:
+        folder.read("shop.yaml")
+    assert not armed[0] and "not-for-the-editor" not in str(refused.value)
 
 
 def test_unsaved_text_is_checked_in_place_beside_the_other_files(folder: RulesFolder) -> None:

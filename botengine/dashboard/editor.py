@@ -260,7 +260,10 @@ class Editor:
             return self.ui.missing(request, session, "This version")
         version = versions[chosen]
         before = versions[chosen + 1] if chosen + 1 < len(versions) else None
-        current = await asyncio.to_thread(self.folder.read, name)
+        try:
+            current = await asyncio.to_thread(self.folder.read, name)
+        except EditError as exc:  # it became a link or a folder since it was saved
+            return await self.files(request, session, str(exc))
         return self.ui.render(
             request,
             "editor_version.html",

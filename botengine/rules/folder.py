@@ -15,10 +15,12 @@ started from: when the file changed on disk since, nothing is written (ConflictE
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
 import secrets
+import stat
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -63,13 +65,12 @@ class RulesFolder:
         """The rules files the editor may open, sorted."""
         if not self.root.is_dir():
             return []
-        return sorted(
-            p.name for p in self.root.iterdir() if NAME.match(p.name) and p.is_file() and not p.is_symlink()
-        )
+        found = (p for p in self.root.iterdir() if NAME.fullmatch(p.name))
+        return sorted(p.name for p in found if p.is_file() and not p.is_symlink())
 
     def path(self, name: str) -> Path:
         """The file's path, refused unless it is a plain rules file name directly in the folder."""
-        if not NAME.match(name):
+        if not NAME.fullmatch(name):  # `match` and `$` let a name end in a line break
             raise EditError(
                 f"{name!r} is not a rules file name: letters, digits, - and _, ending in .yaml "
                 "(no folders, no other extensions)"
@@ -82,14 +83,25 @@ class RulesFolder:
         return path
 
     def read(self, name: str) -> RulesFile:
-        """The file as it is on disk (an empty, non-existent one when there is none)."""
+        """The file as it is on disk (an empty, non-existent one when there is none).
+
+        Opened without following a link and without waiting on a fifo, and looked at once open:
+        `path` checked the name a moment before, and a link or a fifo may have been put there since.
+        """
         path = self.path(name)
         try:
-            data = path.read_bytes()
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
         except FileNotFoundError:
             return RulesFile(name, "", exists=False)
         except OSError as exc:
-            raise EditError(f"{name}: cannot read it ({exc.strerror or exc})") from exc
+            why = "it became a link" if exc.errno == errno.ELOOP else (exc.strerror or str(exc))
+            raise EditError(f"{name}: cannot read it ({why})") from exc
+        with os.fdopen(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise EditError(f"{name} is not a plain file")
+            data = file.read(MAX_TEXT + 1)
+        if len(data) > MAX_TEXT:
+            raise EditError(f"{name}: larger than {MAX_TEXT >> 10} KiB, too large to edit here")
         return RulesFile(name, data.decode("utf-8", errors="replace"))
 
     def load(self) -> Loaded:

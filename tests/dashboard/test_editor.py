@@ -223,3 +223,82 @@ def test_try_unsaved_rules_on_a_recent_event(login: Login, team: RunningEngine) 
     ).text
     assert "Welcome back, Dana" in tried and "Nothing was sent" in tried
     assert "Welcome back" not in (team.engine.rules.paths[0] / "shop.yaml").read_text()  # tried, not saved
+
+
+SECRET_RULES = """rules:
+  - name: crm
+    if: {contains: order}
+    do:
+      - webhook:
+          url: https://crm.example.com/orders
+          headers:
+            X-Plain: "{{ secrets.CRM_TOKEN }}"
+            X-Reversed: "{{ secrets.CRM_TOKEN | reverse }}"
+            X-Cut: "{{ secrets.CRM_TOKEN[1:] }}"
+            X-Spelled: "{{ secrets.CRM_TOKEN | join(' ') }}"
+tests:
+  - name: shows what it sends when it fails
+    event: {text: order 42}
+    expect:
+      - webhook: {url: https://crm.example.com/elsewhere}
+"""
+
+
+def test_a_viewer_trying_rules_never_sees_a_secret_however_a_rule_bends_it(
+    login: Login, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Redaction finds a secret as written; a rule typed into the editor (by a read-only login)
+    # could print it reversed or cut and read it in the try's output. Dry runs never have it.
+    token = "crm-7d41c0e9b2"
+    env = {"BOTENGINE_RULE_SECRETS": "CRM_TOKEN", "CRM_TOKEN": token}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)  # the engine's own environment: dry runs read it
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "shop.yaml").write_text("rules:\n  - name: greet\n    do: [{reply: Hello}]\n")
+    with running_engine(rules, tmp_path / "data", admin_token=TOKEN, env=env, **VIEWER) as bot:
+        client, csrf = login(bot, user="auditor", password="look-only")
+        for verb in ("try", "test"):
+            form = {"csrf": csrf, "verb": verb, "text": SECRET_RULES, "base": "", "message": "order 42"}
+            page = client.post("/editor/shop.yaml", data=form)
+            assert page.status_code == 200, page.text[-500:]
+            shown = html.unescape(page.text)
+            assert "«secret CRM_TOKEN»" in shown, (verb, shown[-3000:])
+            for spelling in (token, token[::-1], token[1:], " ".join(token)):
+                assert spelling not in shown, (verb, spelling)
+
+
+def test_the_live_check_answers_a_file_made_to_blow_up(login: Login, team: RunningEngine) -> None:
+    # anyone who may look (a viewer) may check: the checker must survive what a browser can send
+    client, csrf = login(team, user="auditor", password="look-only")
+    hook = "rules:\n  - name: x\n    if: {contains: hi}\n    do:\n      - webhook:\n          url: https://x.example/h\n"
+    laughs = "          json:\n            - &l0 [ha, ha, ha, ha, ha, ha, ha, ha, ha]\n" + "".join(
+        f"            - &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 7)
+    )
+    for text, words in (
+        (hook + "          json: " + "[" * 300 + "]" * 300 + "\n", "nested more than 64 levels deep"),
+        (hook + laughs, "aliases here repeat what they refer to"),
+    ):
+        answer = client.post("/editor/shop.yaml/check", data={"csrf": csrf, "text": text})
+        assert answer.status_code == 200, answer.text[-300:]
+        [problem] = answer.json()["problems"]
+        assert words in problem["message"], problem
+
+
+def test_a_file_turned_into_a_link_after_its_versions_is_refused_not_a_500(
+    login: Login, team: RunningEngine, tmp_path: Path
+) -> None:
+    client, csrf = login(team)
+    shop = tmp_path / "rules" / "shop.yaml"
+    form = {
+        "csrf": csrf,
+        "verb": "save",
+        "text": shop.read_text() + "# saved\n",
+        "base": digest_of(client, "shop.yaml"),
+    }
+    assert client.post("/editor/shop.yaml", data=form).status_code == 303
+    shop.unlink()
+    shop.symlink_to(tmp_path / "secret.yaml")  # someone on the server swaps it for a link out
+    page = client.get("/editor/shop.yaml/versions/latest")
+    assert page.status_code == 400 and "is a link" in html.unescape(page.text)
+    assert "outside the rules folder" not in page.text  # what the link leads to is never shown
