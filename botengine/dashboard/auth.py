@@ -6,11 +6,15 @@ signed session cookie (HttpOnly, SameSite=Strict, 12 hours, and Secure whenever 
 over TLS, directly or through a trusted proxy); every state-changing form carries a
 CSRF token derived from the session, checked on POST. The signing key is derived from the
 credentials themselves, so every node of a scaled-out engine accepts the same cookie, and
-changing the password logs everyone out.
+changing the password logs everyone out. It is derived with scrypt (memory-hard, ~16 MiB and
+tens of milliseconds), not one fast hash: a cookie is a signature anyone holding it can test
+guesses against offline, and a viewer holds one, so the admin password would otherwise fall to
+a dictionary at millions of guesses a second, past the login's five-a-minute limit.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -57,7 +61,7 @@ class DashboardAuth:
         self.viewer = viewer
         self.viewer_password = viewer_password
         material = "\0".join(("botengine-dashboard", token, user, password, viewer, viewer_password))
-        self._key = hashlib.sha256(material.encode()).digest()
+        self._key = _derive_key(material)
         self._failures: dict[str, deque[float]] = {}
         self._pruned_at = 0.0
 
@@ -145,6 +149,14 @@ class DashboardAuth:
 
     def csrf_ok(self, session: Session, token: str | None) -> bool:
         return bool(token) and _same(str(token), self.csrf_token(session))
+
+
+_SCRYPT = {"n": 1 << 14, "r": 8, "p": 1}  # OWASP's minimum for scrypt: 16 MiB per guess
+
+
+@functools.lru_cache(maxsize=8)  # one engine builds it once; tests build many engines
+def _derive_key(material: str) -> bytes:
+    return hashlib.scrypt(material.encode(), salt=b"botengine-dashboard-session", dklen=32, **_SCRYPT)
 
 
 def _same(given: str, expected: str) -> bool:

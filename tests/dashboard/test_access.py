@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import ssl
 from pathlib import Path
@@ -170,3 +172,24 @@ def test_wrong_logins_from_countless_addresses_are_bounded_in_memory() -> None:
     assert len(auth._failures) <= 10_000
     assert auth.locked_out("10.9.9.9")  # those tracked stay locked out for their minute
     assert auth.check("192.0.2.1", token=TOKEN)  # the right token still works for others
+
+
+def test_a_viewer_s_cookie_is_no_fast_test_of_a_guessed_admin_password(tmp_path: Path) -> None:
+    # The session is signed with a key made from the credentials. Made with one SHA-256, a viewer
+    # (or anyone who saw a cookie) could test admin password guesses offline at millions a
+    # second: the login's five-a-minute limit would not apply. Here the guess is even right.
+    admin, viewer = ("maria", "summer2024"), ("auditor", "look-only")
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "r.yaml").write_text("rules: []\n")
+    logins = {"dashboard_user": admin[0], "dashboard_password": admin[1]}
+    logins |= {"dashboard_viewer": viewer[0], "dashboard_viewer_password": viewer[1]}
+    with running_engine(rules, tmp_path / "data", **logins) as engine:
+        client = httpx.Client(base_url=engine.url + "/dashboard")
+        assert client.post("/login", data={"user": viewer[0], "password": viewer[1]}).status_code == 303
+        cookie = str(client.cookies.get(COOKIE))
+        client.close()
+    body, signature = cookie.rsplit(".", 1)
+    material = "\0".join(("botengine-dashboard", "", *admin, *viewer))  # the guess, as the key used it
+    fast_key = hashlib.sha256(material.encode()).digest()
+    assert not hmac.compare_digest(hmac.new(fast_key, body.encode(), hashlib.sha256).hexdigest(), signature)
