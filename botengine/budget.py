@@ -255,36 +255,53 @@ def weight(value: Any, parts: Parts = _no_parts, limit: int = MAX_WEIGHT) -> int
         return leaf
     known: dict[int, int] = {}
     alive: list[Any] = []  # every part weighed stays referenced, so no id is reused meanwhile
-    stack: list[tuple[Any, list[Any] | None]] = [(value, None)]
+    stack: list[tuple[Any, list[Any] | None, int]] = [(value, None, 0)]
     while stack:
-        item, kids = stack.pop()
-        if kids is not None:  # its parts are weighed: now the whole
-            total = _frame(item) + sum(_leaf(kid) or known.get(id(kid), 16) for kid in kids)
+        item, inner, own = stack.pop()
+        if inner is not None:  # the parts that hold parts are weighed: now the whole
+            total = own + sum(known.get(id(kid), 16) for kid in inner)
             known[id(item)] = total  # a part inside itself (a namespace holding itself) counts 16
             if total > limit:
                 return total
             continue
         if id(item) in known:
             continue
-        if _frame(item) > limit:
-            return _frame(item)
-        kids = list(_parts(item, parts))
-        alive.append((item, kids))
+        own = _frame(item)
+        if own > limit:
+            return own
+        inner = []
+        for kid in _parts(item, parts):
+            if type(kid) is str:  # the usual part, without a call
+                own += len(kid) or 1
+                continue
+            kid_weight = _leaf(kid)
+            if kid_weight is None:
+                inner.append(kid)
+            else:
+                own += kid_weight
+        alive.append((item, inner))
         if len(alive) % _CLOCK_EVERY == 0:
             check_time()
         known[id(item)] = 16  # until it is finished: met again inside itself, it is a cycle
-        stack.append((item, kids))
-        stack.extend((kid, None) for kid in kids if _leaf(kid) is None and id(kid) not in known)
+        stack.append((item, inner, own))
+        stack.extend((kid, None, 0) for kid in inner if id(kid) not in known)
     return known[id(value)]
 
 
 def _leaf(value: Any) -> int | None:
     """The weight of a value that holds no others (None for one that does)."""
-    if isinstance(value, _TEXTS):
+    kind = type(value)
+    if kind is str or kind is bytes:
         return len(value) or 1  # inside a list or mapping, its quotes are counted there
+    if kind is int:
+        return int(value.bit_length()) // 3 + 2
+    if kind is float or kind is bool or value is None:
+        return 24
+    if isinstance(value, _TEXTS):
+        return len(value) or 1
     if isinstance(value, int):
         return value.bit_length() // 3 + 2
-    if isinstance(value, float) or value is None:
+    if isinstance(value, float):
         return 24
     return None
 
@@ -311,6 +328,8 @@ def check_weight(value: Any, doing: str, parts: Parts = _no_parts) -> None:
     sized where they are built: only what holds other values is weighed)."""
     if isinstance(value, _SCALARS):
         return
+    if not isinstance(value, (Mapping, *_COLLECTIONS)) and parts(value) is None:
+        return  # holds nothing that could be long (a loop, a macro, the template's context)
     if weight(value, parts) > MAX_WEIGHT:
         raise BudgetExceededError(
             f"{doing} a value of more than {MAX_WEIGHT:,} characters as text "

@@ -116,6 +116,8 @@ class _PlainEval(simpleeval.EvalWithCompoundTypes):  # type: ignore[misc]
         """simpleeval's look for modules and forbidden functions inside every value, made to look
         at each part once: its own walk follows a list held twice twice, so a value that doubles
         at every level took minutes before anything could weigh it."""
+        if type(item) in _PLAIN:  # the usual value: nothing to look into
+            return
         seen: set[int] = set()
         stack = [item]
         while stack:
