@@ -144,6 +144,8 @@ def modulo(left: Any, right: Any) -> Any:
     """`left % right`; for text, printf-style formatting whose widths are checked first."""
     if isinstance(left, str):
         check_printf(left, right)
+    elif isinstance(left, bytes | bytearray):  # b"%s" % x formats the same way
+        check_printf(bytes(left).decode("latin-1"), right)
     return left % right
 
 

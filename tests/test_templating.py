@@ -98,6 +98,7 @@ LONG = "{% set s = 'x' * 999999 %}"  # a text just under the limit, built in the
         (LONG + "{{ ('%s' * 30 % ((s,) * 30))|length }}", "formatting text would make 30,000,030"),
         (LONG + "{{ ('{0}' * 30).format(s)|length }}", "formatting text would make 30,000,060"),
         (LONG + "{{ ('%s' * 30)|format(*((s,) * 30))|length }}", "formatting text would make 30,000,030"),
+        (LONG + "{{ (('%s' * 30).encode() % ((s.encode(),) * 30))|length }}", "formatting text would make"),
         ("{{ ('\t' * 30).expandtabs(999999)|length }}", "expanding text would make 30,000,000"),
         ("{{ ('x'.encode() * 30000000)|length }}", "repeating text would make 30,000,000"),
         ("{{ (1).to_bytes(30000000, 'big')|length }}", "a length of 30,000,000"),
