@@ -152,7 +152,9 @@ def build_app(
     )
     traces, timeline = TraceStore(storage, window=settings.trace_window), Timeline()
     # broadcasts share each number's send budget with the replies: the executor's pacer
-    broadcaster = Broadcaster(storage, lambda: services.wawp, executor.pacer, send_rate=settings.send_rate)
+    broadcaster = Broadcaster(
+        storage, lambda: services.wawp, executor.pacer, send_rate=settings.send_rate, metrics=metrics
+    )
     rule_processor = RuleProcessor(
         lambda: rules.current,
         storage,

@@ -40,6 +40,7 @@ from botengine.errors import (
     StorageError,
     TemplateError,
 )
+from botengine.metrics import Metrics
 from botengine.optouts import AnyOf, ListOptOuts, OptOuts, StoreOptOuts
 from botengine.pacing import Pacing
 from botengine.storage import Storage
@@ -65,6 +66,7 @@ class Broadcaster:
         send_rate: float,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
+        metrics: Metrics | None = None,
     ) -> None:
         self.storage = storage
         self.wawp = wawp
@@ -72,6 +74,7 @@ class Broadcaster:
         self.interval = 60.0 / send_rate if send_rate > 0 else 0.0
         self.sleep = sleep
         self.rng = rng
+        self.metrics = metrics
 
     async def run(self, cid: str) -> None:
         """Send what is left of campaign `cid` (a scheduler job); returns when done, paused or stopped."""
@@ -137,6 +140,8 @@ class Broadcaster:
                 return "uncertain"
             await self.storage.delete(slot)
         if await optouts.has(campaign.session, person.to):
+            if self.metrics is not None:
+                self.metrics.opted_out.labels("broadcast").inc()
             await self._settle(slot, "skipped", "opted out")
             return "skipped"
         try:

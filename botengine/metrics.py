@@ -109,6 +109,12 @@ class Metrics:
             ["why"],
             registry=r,
         )
+        self.opted_out = Counter(
+            "botengine_sends_opted_out",
+            "Messages not sent because the person opted out (STOP), by action kind (broadcast for campaigns)",
+            ["kind"],
+            registry=r,
+        )
         self.jobs_run = Counter(
             "botengine_jobs_run", "Scheduled jobs (retries, follow-ups, replays) run", ["type"], registry=r
         )

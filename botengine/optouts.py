@@ -1,12 +1,18 @@
-"""Who asked not to get broadcasts: a suppression list beside the rules, and the store.
+"""Who asked not to get messages: the store's opt-outs, and suppression lists beside the rules.
 
-    lists/optout.txt   numbers or JIDs an operator keeps by hand (and `suppress:` names others)
-    opted out          people who wrote STOP: the `opt_out` action puts them in the store
+    opted out          people who wrote STOP: the `opt_out` action (or the built-in STOP keyword,
+                       botengine/keywords.py) puts them in the store, per session
+    lists/optout.txt   numbers or JIDs an operator keeps by hand for broadcasts (and `suppress:`
+                       names others)
 
-A broadcast asks `OptOuts.has(session, jid)` before each person, so a STOP received while a
+Every action that sends asks the store before it writes to a person (actions/consent.py); a
+broadcast asks `OptOuts.has(session, jid)` before each person, so a STOP received while a
 campaign runs takes effect for the people not yet reached (suppression files are read when a run
 starts or resumes). Any other source (a CRM's list, store-backed lists) drops in as another
 `OptOuts`.
+
+A person is kept under every JID the event knew them by (`…@c.us` and `…@lid`), each in its
+`@c.us` spelling for phone numbers, so a send to either form finds the opt-out in one read.
 """
 
 from __future__ import annotations
@@ -16,16 +22,29 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from botengine.audience import jid_of
+from botengine.jid import jid_kind, phone_jid
 from botengine.storage import Storage
 from botengine.storage.keys import key
+
+PERSON_KINDS = frozenset({"contact", "lid"})
+"""JIDs that name one person: opt-out is per person, so a group, a channel or Status never is."""
 
 
 class OptOuts(Protocol):
     async def has(self, session: str, jid: str) -> bool: ...
 
 
+def canonical(jid: str) -> str:
+    """The spelling a person's opt-out is kept under (`447…@s.whatsapp.net` is `447…@c.us`)."""
+    return phone_jid(jid) or jid
+
+
+def is_person(jid: str) -> bool:
+    return jid_kind(jid) in PERSON_KINDS
+
+
 def optout_key(session: str, jid: str) -> str:
-    return key("optout", session, jid)
+    return key("optout", session, canonical(jid))
 
 
 class StoreOptOuts:
@@ -43,6 +62,20 @@ class StoreOptOuts:
 
     async def remove(self, session: str, jid: str) -> bool:
         return await self.storage.delete(optout_key(session, jid))
+
+    async def add_person(self, session: str, forms: Iterable[str], why: str = "") -> bool:
+        """Opt out a person known by `forms` (their JIDs); True when none of them was out before."""
+        added = [await self.add(session, jid, why) for jid in _distinct(forms)]
+        return all(added)
+
+    async def remove_person(self, session: str, forms: Iterable[str]) -> bool:
+        """Opt a person in again under every form; True when one of them was out."""
+        removed = [await self.remove(session, jid) for jid in _distinct(forms)]
+        return any(removed)
+
+
+def _distinct(forms: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(canonical(jid) for jid in forms if jid))
 
 
 class ListOptOuts:

@@ -153,9 +153,11 @@ def test_campaign_stop_opts_out_and_shop_asks_with_a_poll(tmp_path: Path) -> Non
     with fake.serve() as url, _serve_pack(tmp_path, "campaign", url) as bot:
         bot.post(make_event(text="Stop", sender=customer, session="shop"))
         [answer] = fake.wait_for(1, "/v2/send/text")
-        bot.post(make_event(text="shop", sender=customer, session="shop"))
+        bot.post(make_event(text="shop", sender=customer, session="shop"))  # opted out: no poll now
+        bot.post(make_event(text="shop", sender="447700900003@c.us", session="shop"))
         [poll] = fake.wait_for(1, "/v2/send/poll")
         opted_out = bot.call(lambda e: StoreOptOuts(e.storage).has("shop", customer))
     assert answer.json["message"].startswith("Done: you will get no more offers")
     assert poll.json["poll"]["options"] == ["High Street", "Station Road", "Online"]
+    assert poll.json["chatId"] == "447700900003@c.us"
     assert opted_out

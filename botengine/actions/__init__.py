@@ -14,7 +14,8 @@ from botengine.actions.base import (
     capabilities_of,
     register,
 )
-from botengine.actions.broadcast import BROADCAST, OPT_IN, OPT_OUT
+from botengine.actions.broadcast import BROADCAST
+from botengine.actions.consent import OPT_IN, OPT_OUT
 from botengine.actions.conversation import CLEAR, COUNT, LOG, SET
 from botengine.actions.discount import DISCOUNT
 from botengine.actions.group import REMOVE

@@ -1,4 +1,4 @@
-"""`broadcast`: send a templated message to everyone on a list; `opt_out` / `opt_in`.
+"""`broadcast`: send a templated message to everyone on a list (`opt_out` is in consent.py).
 
     - broadcast:
         to: customers.csv                  # or a list name: customers = lists/customers.txt
@@ -27,7 +27,6 @@ from botengine.actions.base import ActionContext, ActionKind, Params
 from botengine.actions.files import guess_mimetype, source_problem
 from botengine.audience import Audience, read_audience, source_path
 from botengine.errors import FileRefusedError, PermanentError
-from botengine.optouts import StoreOptOuts
 from botengine.templating import render
 from botengine.types import JSONDict
 
@@ -136,50 +135,4 @@ BROADCAST = ActionKind(
     uncertain="skip",  # a second promotion is worse than a missing one (docs/actions.md)
     item_params=("text",),
     item_vars=("person", "to"),
-)
-
-
-class OptOutParams(Params):
-    who: Literal["sender"] = Field("sender", description="who opts out: the sender of the event")
-
-
-def _sender(ctx: ActionContext) -> str:
-    if ctx.event.sender is None or not ctx.event.sender.id:
-        raise PermanentError(f"event type {ctx.event.type!r} names no sender to opt out")
-    return ctx.event.sender.id
-
-
-async def run_opt_out(params: OptOutParams, ctx: ActionContext) -> JSONDict:
-    added = await StoreOptOuts(ctx.services.storage).add(ctx.event.session, _sender(ctx), ctx.rule)
-    return {"opted_out": _sender(ctx), "new": added}
-
-
-async def run_opt_in(params: OptOutParams, ctx: ActionContext) -> JSONDict:
-    removed = await StoreOptOuts(ctx.services.storage).remove(ctx.event.session, _sender(ctx))
-    return {"opted_in": _sender(ctx), "was_out": removed}
-
-
-def preview_opt(params: OptOutParams, ctx: ActionContext) -> JSONDict:
-    return {"who": ctx.event.sender.id if ctx.event.sender else None, "session": ctx.event.session}
-
-
-OPT_OUT = ActionKind(
-    name="opt_out",
-    params=OptOutParams,
-    run=run_opt_out,
-    preview=preview_opt,
-    summary="Stop broadcasts to the sender (they wrote STOP); kept per session, across restarts.",
-    example="opt_out: sender",
-    shorthand="who",
-    needs="sender",
-)
-OPT_IN = ActionKind(
-    name="opt_in",
-    params=OptOutParams,
-    run=run_opt_in,
-    preview=preview_opt,
-    summary="Send broadcasts to the sender again (they wrote START).",
-    example="opt_in: sender",
-    shorthand="who",
-    needs="sender",
 )

@@ -2,7 +2,7 @@
 
     for each action of the rule:
         ledger says done before ──► skip it (its result is reused by later actions)
-        render ─► pace (sends) ─► run, within its timeout
+        render ─► consent (sends: opted out ─► skipped) ─► pace (sends) ─► run, within its timeout
             ok                ─► ledger: done ─► next action
             RetryableError    ─► a retry job at the policy's next time ─► … ─► dead letter
             PermanentError    ─► dead letter
@@ -47,6 +47,7 @@ from botengine.actions.base import (
     Services,
     SkipRule,
 )
+from botengine.actions.consent import OptedOut, refusal
 from botengine.actions.ledger import Ledger
 from botengine.actions.plan import ActionOutcome, RunPlan
 from botengine.actions.render import Rendered, render_action
@@ -79,7 +80,7 @@ class Executor:
 
         _one        failures → a retry job, a dead letter, or the action's `uncertain:` policy
         _guarded    the ledger guard: done before → skipped; held elsewhere → checked again later
-        _paced      render, then the number's sending budget
+        _paced      render, consent (actions/consent.py), then the number's sending budget
         _claimed    the ledger claim: taken before the run, settled after, released on failure
         _timed      the kind's run within its timeout; its errors mapped to ActionErrors
     """
@@ -151,6 +152,8 @@ class Executor:
             return await self._defer(a)
         except SkipRule as exc:
             return a.outcome("stopped", str(exc))
+        except OptedOut as exc:
+            return self._opted_out(a, exc)
         self._keep(a.plan, a.spec, result)
         elapsed = a.ms
         if self.services.metrics is not None:
@@ -169,6 +172,7 @@ class Executor:
             raise PermanentError(f"unknown action {a.spec.kind!r} (removed from this version?)")
         kind, variables = a.kind, {**a.plan.variables, **a.plan.results}
         rendered = a.rendered = render_action(a.spec, variables, self.services.env)
+        await refusal(kind, rendered.params, a.ctx)
         booking = None
         if kind.sends:
             try:
@@ -235,6 +239,13 @@ class Executor:
         if entry.uncertain:
             return a.outcome("uncertain", f"{entry.uncertain}; counted as done (uncertain: skip)")
         return a.outcome("skipped", "done before (idempotency ledger)")
+
+    def _opted_out(self, a: Attempt, exc: OptedOut) -> ActionOutcome:
+        """A send to someone who opted out: skipped, counted, the rest of the rule goes on."""
+        if self.services.metrics is not None:
+            self.services.metrics.opted_out.labels(a.spec.kind).inc()
+        log.info("send skipped: %s", exc, extra={"fields": a.fields})
+        return a.outcome("skipped", str(exc))
 
     async def _defer(self, a: Attempt) -> ActionOutcome:
         """Another run holds the action: look again later (it will be done, or found uncertain)."""

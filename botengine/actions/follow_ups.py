@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 
 from botengine.actions.base import ActionContext, ActionSpec
+from botengine.actions.consent import CONFIRMS
 from botengine.actions.plan import RunPlan
 from botengine.jobs import RunJob, encode, job_id
 from botengine.storage import Job, JobStore
@@ -33,7 +34,8 @@ class FollowUps:
         follow = plan.model_copy(
             update={
                 "actions": list(actions),
-                "results": dict(plan.results),
+                # not the opt-out's confirmation, whatever it sends (actions/consent.py)
+                "results": {k: v for k, v in plan.results.items() if k != CONFIRMS},
                 "attempts": {},
                 "errors": {},
                 "unless": list(unless),

@@ -50,6 +50,13 @@ def destination(params: Outgoing, ctx: ActionContext) -> tuple[str, str | None]:
     return chat, event.message_id if params.quote else None
 
 
+def recipient(params: Params, ctx: ActionContext) -> str:
+    """Who a sending action writes to: its `to:` when it has one, else the event's chat (the
+    poster, for a Status post). Asked of every kind that sends (actions/consent.py)."""
+    to = getattr(params, "to", None)
+    return to if isinstance(to, str) and to else ctx.event.reply_chat
+
+
 def shown_target(params: Outgoing, ctx: ActionContext) -> dict[str, object]:
     """The destination as a dry run shows it."""
     shown: dict[str, object] = {"to": params.to or ctx.event.chat.id}
