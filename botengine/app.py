@@ -164,6 +164,7 @@ def build_app(
         listeners=(traces.record, timeline.record),
         job_listeners=(traces.record_job, timeline.record_job),
         broadcaster=broadcaster,
+        debounce=settings.debounce,
     )
     scheduler = Scheduler(storage, rule_processor.run_job, health=health)
     auth = Authenticator(

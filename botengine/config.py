@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from botengine.errors import ConfigError
 from botengine.options import OPTIONS, Network, Option
+from botengine.quiet import QuietWindow
 from botengine.secrets import Declared
 
 _OPTION = {option.name: option for option in OPTIONS}
@@ -62,6 +63,7 @@ class Settings:
     wawp_url: str = _default("wawp_url")
     wawp_reaction_path: str = _default("wawp_reaction_path")
     send_rate: float = _default("send_rate")
+    debounce: QuietWindow | None = _default("debounce")
     retry_policy: Literal["exponential", "linear", "constant"] = _default("retry_policy")
     retries: int = _default("retries")
     retry_delay: float = _default("retry_delay")

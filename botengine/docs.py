@@ -163,6 +163,8 @@ _VARIABLE_EXAMPLES: dict[str, tuple[str, str]] = {
     "payload": ("wawp-docs/message-11.json", "{{ payload.source }} {{ payload.media.s3.Key }}"),
     "metadata": ("message-text-private.json", "{{ metadata['user.email'] }}"),
     "time": ("message-text-private.json", "{{ time }}"),
+    "messages": ("message-text-private.json", "{{ messages | map(attribute='text') | join(' / ') }}"),
+    "message_ids": ("message-text-private.json", "{{ message_ids | join(', ') }}"),
 }
 
 

@@ -94,6 +94,16 @@ def party(jid: str, name: str | None, phones: Mapping[str, str]) -> Party:
 
 
 @dataclass(frozen=True, slots=True)
+class BurstMessage:
+    """One message of a burst a quiet window held (`debounce:`, botengine/debounce.py)."""
+
+    id: str | None  # the message id (what a reply quotes)
+    event_id: str
+    text: str
+    time: str  # when it was sent, ISO 8601 UTC
+
+
+@dataclass(frozen=True, slots=True)
 class EventView:
     """The normalized event: the one shape every trigger, template and expression reads."""
 
@@ -126,6 +136,7 @@ class EventView:
     session_status: str | None = None
     label: Label | None = None
     aliases: tuple[tuple[str, str], ...] = ()  # (lid, phone JID) pairs the event carries
+    burst: tuple[BurstMessage, ...] = ()  # the messages a quiet window answers as one, oldest first
 
     @property
     def time(self) -> datetime:

@@ -3,7 +3,7 @@
 They are replayed after restarts and upgrades, so each is a pydantic model with one way in and
 one way out:
 
-    Job.data      ◄─ encode / decode_job ─►     RunJob | RequeueJob | BroadcastJob
+    Job.data      ◄─ encode / decode_job ─►     RunJob | RequeueJob | BroadcastJob | BurstJob
     dead letter   ◄─ encode / decode_letter ─►  ActionLetter | EventLetter | JobLetter
     ledger entry  ◄─ encode / decode_ledger ─►  Claim | Settled | Uncertain
 
@@ -110,7 +110,24 @@ class BroadcastJob(Record):
     campaign: str
 
 
-JobRecord = RunJob | RequeueJob | BroadcastJob
+class BurstJob(Record):
+    """Answer a burst of messages once its chat was quiet (`debounce:`, botengine/bursts.py).
+
+    One job per message held, due when the window would end after it; only the job of the
+    burst's latest message (`seq`) answers it, the others find they were re-armed and do nothing.
+    """
+
+    type: Literal["burst"] = "burst"
+    burst: str
+    slot: str
+    seq: int
+
+
+def burst_job_id(burst: str, seq: int) -> str:
+    return "\x1f".join(("burst", burst, str(seq)))
+
+
+JobRecord = RunJob | RequeueJob | BroadcastJob | BurstJob
 _JOBS: TypeAdapter[JobRecord] = TypeAdapter(Annotated[JobRecord, Field(discriminator="type")])
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from botengine.durations import parse_duration
+from botengine.quiet import parse_quiet_window
 from botengine.secrets import parse_declaration
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -330,6 +331,15 @@ OPTIONS: tuple[Option, ...] = (
         "30",
         "WhatsApp messages a minute per session, excess delayed (0: no limit)",
         "--send-rate",
+    ),
+    Option(
+        "debounce",
+        "BOTENGINE_DEBOUNCE",
+        parse_quiet_window,
+        "off",
+        "quiet window of every rule without its own debounce: (5s; 5s/30s with a maximum wait; off): "
+        "a chat's burst of messages is answered once, that long after the last",
+        "--debounce",
     ),
     Option(
         "retry_policy",

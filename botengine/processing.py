@@ -1,7 +1,9 @@
 """What the worker does with an event, and the scheduler with a job.
 
     event (from the queue) ─► view ─► lid ↔ phone ─► activity facts ─► rules (the live set) ─► executor
+                                                     └► quiet windows: held (debounce.py)
     job (from the store)   ─► retry / follow-up: executor │ replay of an event: back in the queue
+                           │  a burst whose window ended: its rules ─► executor
 
 One event is evaluated entirely by one version of the rules (read once, at the start). With
 dry-run on, the rules are evaluated without writing anything (no cooldowns, no activity) and
@@ -20,10 +22,12 @@ from botengine import activity
 from botengine.actions.executor import Executor
 from botengine.actions.plan import ActionOutcome, RunPlan, summary_of
 from botengine.broadcaster import Broadcaster
+from botengine.debounce import QuietWindows, stopped
 from botengine.events import EventView, parse_envelope, view_of
 from botengine.identities import Identities
-from botengine.jobs import BroadcastJob, RunJob, decode_job
+from botengine.jobs import BroadcastJob, BurstJob, RunJob, decode_job
 from botengine.metrics import Metrics
+from botengine.quiet import QuietWindow
 from botengine.rules.engine import Evaluation, RuleSet
 from botengine.storage import Incoming, Job, Storage
 
@@ -62,6 +66,7 @@ class RuleProcessor:
         listeners: Sequence[EventSink] = (),
         job_listeners: Sequence[JobSink] = (),
         broadcaster: Broadcaster | None = None,
+        debounce: QuietWindow | None = None,
     ) -> None:
         self.rules = rules
         self.storage = storage
@@ -73,6 +78,7 @@ class RuleProcessor:
         self.listeners = tuple(listeners)  # e.g. the dashboard's traces and charts
         self.job_listeners = tuple(job_listeners)
         self.broadcaster = broadcaster  # runs the broadcast jobs
+        self.quiet = QuietWindows(storage, debounce, dry_run=dry_run)  # `debounce:`; the engine's default
 
     async def __call__(self, event: Incoming) -> str:
         parsed = parse_envelope(event.body)
@@ -93,6 +99,19 @@ class RuleProcessor:
         view = await self.identities.complete(view)  # a person matches in either of their forms
         if not self.dry_run and rules.follows_activity:
             await activity.record(self.storage, view)
+        split = self.quiet.split(rules, view)
+        result = await self._evaluate(split.now, view, body, now, received_at)
+        matched = [run.rule for run in result.evaluation.matches]
+        if split.held and not stopped(matched, rules):
+            result.evaluation.trace += await self.quiet.hold(view, body, split.held)
+            result.summary = result.summary if matched else "held"
+        for listener in self.listeners:
+            await _tell(listener, result)
+        return result
+
+    async def _evaluate(
+        self, rules: RuleSet, view: EventView, body: bytes, now: datetime | None, received_at: float | None
+    ) -> Processed:
         evaluation = await rules.evaluate(
             view, self.storage, now=now, dry_run=self.dry_run, explain=self.explain
         )
@@ -100,9 +119,18 @@ class RuleProcessor:
         for run in evaluation.matches:
             result.outcomes += await self.executor.run_rule(view, run, body)
         result.summary = summary_of(result.outcomes, len(evaluation.matches))
+        return result
+
+    async def _answer_burst(self, job: BurstJob) -> None:
+        """A quiet window ended: its burst, as one event, through the rules that waited for it."""
+        due = await self.quiet.close(job, self.rules())
+        if due is None:
+            return  # a later message re-armed the window, or the burst was answered
+        view = await self.identities.complete(due.view)
+        result = await self._evaluate(due.rules, view, due.body, None, None)
         for listener in self.listeners:
             await _tell(listener, result)
-        return result
+        await self.quiet.done(due)
 
     async def run_job(self, job: Job) -> None:
         """The scheduler's runner: a retry or follow-up (`run`) or a replayed event (`requeue`)."""
@@ -111,6 +139,8 @@ class RuleProcessor:
             self.metrics.jobs_run.labels(record.type).inc()
         if isinstance(record, RunJob):
             await self._run_plan(record.plan)
+        elif isinstance(record, BurstJob):
+            await self._answer_burst(record)
         elif isinstance(record, BroadcastJob):
             if self.broadcaster is None:
                 raise ValueError("a broadcast job, but this engine runs no broadcasts")

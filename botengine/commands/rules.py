@@ -204,6 +204,8 @@ async def _dry_run(
                 _print_planned(view.id, outcome, as_json)
         if not evaluation.matches and not as_json:
             print("  no rule matched")
+        for entry in (e for e in evaluation.trace if e.outcome == "held" and not as_json):
+            print(f"  rule {entry.rule}: {entry.reason}")  # debounce: what would wait, and for how long
         if explain and not as_json:
             for entry in evaluation.trace:
                 if not entry.matched:

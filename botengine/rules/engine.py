@@ -50,7 +50,7 @@ _TYPES_CACHED = 1024  # event types come from outside: their candidates are cach
 
 # "unmatched": a trigger said no (the trace says which and why); "error": a trigger could not be
 # evaluated (an expression that failed), which is a mistake to fix, not a "no".
-Outcome = Literal["matched", "unmatched", "paused", "cooldown", "disabled", "stopped", "error"]
+Outcome = Literal["matched", "unmatched", "paused", "cooldown", "disabled", "stopped", "error", "held"]
 OUTCOME_WORDS: dict[str, str] = {
     "matched": "matched",
     "unmatched": "did not match",
@@ -60,6 +60,7 @@ OUTCOME_WORDS: dict[str, str] = {
     "disabled": "disabled",
     "stopped": "stopped by an earlier rule",
     "error": "error",
+    "held": "held for a quiet window",  # debounce: answered with the burst (botengine/debounce.py)
 }
 
 

@@ -26,6 +26,7 @@ from botengine.actions import ACTIONS, ActionSpec
 from botengine.errors import ExpressionError, FileRefusedError
 from botengine.expressions import FUNCTIONS, compile_expression, fields_read, unknown_functions
 from botengine.expressions import static_problems as expression_problems
+from botengine.quiet import QuietWindow, quiet_problem
 from botengine.retry import RetryPolicy
 from botengine.rules import reachability
 from botengine.rules.action_checks import LIMITS_HINT, ActionChecker, Names, strings_in
@@ -59,6 +60,7 @@ class CompiledRule:
     description: str = ""
     state_reads: StateReads = frozenset()  # the state variables its actions' templates read
     timetable: Timetable | None = None  # when it runs, for a scheduled rule (`on: schedule`)
+    debounce: QuietWindow | None = None  # its own quiet window (`debounce:`; None: the engine's)
 
     def matches_type(self, event_type: str) -> bool:
         return bool(_type_matcher(self.on)(event_type))
@@ -262,6 +264,11 @@ class _FileLoader:
             return
         for finding in reachability.findings(on, model.if_, model.do):
             rule.report(finding.message, finding.hint, at=finding.path, key=finding.key, warning=True)
+        if (
+            model.debounce is not None
+            and (problem := quiet_problem(model.debounce, on, _type_matcher(on))) is not None
+        ):
+            rule.report(problem, "remove debounce:, or add on: message", at=("debounce",), warning=True)
         self.out.rules.append(
             CompiledRule(
                 name=model.name,
@@ -277,6 +284,7 @@ class _FileLoader:
                 description=model.description,
                 state_reads=state_reads,
                 timetable=timetable,
+                debounce=model.debounce,
             )
         )
 

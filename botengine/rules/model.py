@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 
 from botengine.durations import Duration
+from botengine.quiet import Debounce
 from botengine.retry import RetryPolicy
 from botengine.rules.schedule import ScheduleModel
 
@@ -35,6 +36,9 @@ class RuleModel(BaseModel):
     if_: dict[str, Any] = Field(default_factory=dict, alias="if", description="triggers; every one must hold")
     do: list[Any] = Field(min_length=1, description="actions, run in order")
     cooldown: Duration | None = Field(None, description="at most once per chat in this time, e.g. 10m")
+    debounce: Debounce | None = Field(
+        None, description="wait until the chat is quiet this long, then answer its messages as one, e.g. 5s"
+    )
     stop: bool = Field(False, description="when this rule fires, later rules are skipped for the event")
     retry: RetryPolicy | None = None
     enabled: bool = Field(True, description="false: the rule is loaded and checked but never fires")

@@ -46,6 +46,9 @@ VARIABLES: dict[str, str] = {
     "metadata": "the account owner's metadata key/values",
     "time": "when the event happened (ISO 8601, UTC)",
     "now": "when the rule is evaluated (ISO 8601, UTC)",
+    "messages": "the messages answered together after a quiet window (debounce:), oldest first: "
+    "{id, event_id, text, time} each; just this one for a message answered at once",
+    "message_ids": "the ids of those messages (a list)",
     "state": "this chat's state variables (set with set: or ask:), by name: state.order",
     "sender_state": "the sender's own state variables (set with scope: sender), by name",
 }
@@ -104,6 +107,15 @@ def _group(group: Group | None) -> dict[str, Any] | None:
     }
 
 
+def _messages(view: EventView) -> list[dict[str, Any]]:
+    """The burst a quiet window held, or the event's own message (none for other events)."""
+    if view.burst:
+        return [asdict(message) for message in view.burst]
+    if view.message_id is None:
+        return []
+    return [{"id": view.message_id, "event_id": view.id, "text": view.text, "time": view.time.isoformat()}]
+
+
 def variables_of(view: EventView, now: datetime | None = None) -> dict[str, Any]:
     """The variables for one event; `now` defaults to the current time."""
     now = now or datetime.now(UTC)
@@ -139,5 +151,11 @@ def variables_of(view: EventView, now: datetime | None = None) -> dict[str, Any]
         "payload": view.payload,
         "metadata": {str(k): v for k, v in view.metadata.items() if isinstance(v, str | int | float | bool)},
         "time": view.time.isoformat(),
+        "messages": _messages(view),
+        "message_ids": [m.id for m in view.burst]
+        if view.burst
+        else [view.message_id]
+        if view.message_id
+        else [],
         "now": now.astimezone(UTC).isoformat(),
     }

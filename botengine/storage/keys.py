@@ -24,6 +24,7 @@ NAMESPACES = (
     "history",  # every version of a rules file saved from the dashboard's editor
     "broadcast",  # campaigns: their record, recipients, per-recipient ledger and counters
     "optout",  # people who asked not to get broadcasts (`opt_out`), per session
+    "quiet",  # quiet windows (`debounce:`): the bursts of messages held, their slots and locks
 )
 
 _SEP = "\x1f"

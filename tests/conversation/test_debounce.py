@@ -1,0 +1,171 @@
+"""Quiet windows end to end: the real engine on loopback, the fake Wawp, real storage.
+
+Three quick messages get one answer that knows all three; a message after the window gets its own;
+a customer who never stops typing is answered after the maximum wait; events that are not incoming
+messages, and rules without a window, answer at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from botengine.quiet import parse_quiet_window
+from botengine.testing import FakeWawp, make_event
+from botengine.testing.engine import RunningEngine
+from tests.actions.conftest import EngineFactory
+
+WINDOW = "2s"  # long beside posting three messages on loopback (milliseconds)
+
+BURST_RULES = f"""
+rules:
+  - name: answer
+    debounce: {WINDOW}
+    do:
+      - reply:
+          text: >-
+            {{{{ messages | length }}}} messages: {{{{ text | replace('\\n', ' / ') }}}}
+            [{{{{ message_ids | length }}}} ids]
+          quote: true
+"""
+
+
+def texts(fake: FakeWawp) -> list[str]:
+    return [call.json["message"] for call in fake.calls_to("/v2/send/text")]
+
+
+def traces_with_a_burst(bot: RunningEngine) -> list[tuple[str, object]]:
+    traces = bot.call(lambda e: e.storage.scan("trace:"))
+    return (
+        traces
+        if any(isinstance(t, dict) and str(t.get("event_id")).startswith("burst-") for _, t in traces)
+        else []
+    )
+
+
+def post_all(bot: RunningEngine, events: Sequence[Mapping[str, Any]]) -> None:
+    for event in events:
+        assert bot.post(event).status_code == 200
+
+
+def test_three_quick_messages_get_one_answer_that_knows_all_three(
+    engine: EngineFactory, fake: FakeWawp
+) -> None:
+    events = [make_event(text=t) for t in ("hi", "I want to order", "a pizza")]
+    with engine(BURST_RULES) as bot:
+        post_all(bot, events)
+        bot.wait_processed(3)
+        [call] = fake.wait_for(1, "/v2/send/text")
+        trace = bot.wait_until(lambda: traces_with_a_burst(bot), what="the trace of the answer")
+    assert call.json["message"] == "3 messages: hi / I want to order / a pizza [3 ids]"
+    assert call.json["reply_to"] == events[-1]["payload"]["id"]
+    held = [t for _, t in trace if isinstance(t, dict) and t.get("summary") == "held"]
+    assert len(held) == 3, "each held message has a trace that says so"
+    assert all(r["outcome"] == "held" and "burst-" in r["reason"] for t in held for r in t["rules"])
+    [answer] = [
+        t for _, t in trace if isinstance(t, dict) and str(t.get("event_id", "")).startswith("burst-")
+    ]
+    assert answer["summary"] == "done" and answer["text"] == "hi\nI want to order\na pizza"
+
+
+def test_a_message_after_the_window_gets_its_own_answer(engine: EngineFactory, fake: FakeWawp) -> None:
+    with engine(BURST_RULES) as bot:
+        post_all(bot, [make_event(text="one"), make_event(text="two")])
+        fake.wait_for(1, "/v2/send/text")
+        post_all(bot, [make_event(text="three")])
+        fake.wait_for(2, "/v2/send/text")
+    assert texts(fake) == ["2 messages: one / two [2 ids]", "1 messages: three [1 ids]"]
+
+
+def test_each_chat_and_each_person_in_a_group_has_a_burst_of_its_own(
+    engine: EngineFactory, fake: FakeWawp
+) -> None:
+    group = "120363025912345678@g.us"
+    alice, bob = "447700900001@c.us", "447700900002@c.us"
+    events = [
+        make_event(text="a1", sender=alice, chat=group),
+        make_event(text="b1", sender=bob, chat=group),
+        make_event(text="a2", sender=alice, chat=group),
+        make_event(text="c1", sender="447700900003@c.us"),
+    ]
+    with engine(BURST_RULES) as bot:
+        post_all(bot, events)
+        fake.wait_for(3, "/v2/send/text")
+        bot.wait_until(lambda: not bot.call(lambda e: e.storage.jobs()), what="no burst left waiting")
+    assert sorted(texts(fake)) == [
+        "1 messages: b1 [1 ids]",
+        "1 messages: c1 [1 ids]",
+        "2 messages: a1 / a2 [2 ids]",
+    ]
+
+
+def test_a_customer_who_keeps_typing_is_answered_after_the_maximum_wait(
+    engine: EngineFactory, fake: FakeWawp
+) -> None:
+    rules = """
+    rules:
+      - name: answer
+        debounce: {wait: 2s, max: 3s}
+        do: [{reply: "{{ messages | length }}"}]
+    """
+    sent = 0
+    with engine(rules) as bot, httpx.Client(timeout=10) as client:
+        url = bot.url + bot.settings.webhook_path
+
+        def keep_typing() -> bool:
+            nonlocal sent
+            client.post(url, json=make_event(text=f"m{sent}")).raise_for_status()
+            sent += 1
+            return bool(fake.calls_to("/v2/send/text"))
+
+        # a message every tick of eventually() (well under the 2s window), until an answer comes
+        bot.wait_until(keep_typing, timeout=30, what="an answer while the customer keeps typing")
+    first = int(texts(fake)[0])
+    assert 1 < first < sent, "answered with what had come by the maximum wait, while messages kept coming"
+
+
+def test_rules_without_a_window_and_other_events_answer_at_once(
+    engine: EngineFactory, fake: FakeWawp
+) -> None:
+    rules = f"""
+    rules:
+      - name: stop-word
+        if: {{equals: stop}}
+        do: [{{reply: "ok, stopped"}}]
+        stop: true
+      - name: thanks-for-the-heart
+        on: message.reaction
+        debounce: {WINDOW}
+        do: [{{reply: "thanks"}}]
+      - name: answer
+        debounce: {WINDOW}
+        do: [{{reply: "{{{{ text }}}}"}}]
+    """
+    with engine(rules) as bot:
+        post_all(bot, [make_event("message.reaction", emoji="❤"), make_event(text="stop")])
+        assert [c.json["message"] for c in fake.wait_for(2, "/v2/send/text")] == ["thanks", "ok, stopped"]
+        post_all(bot, [make_event(text="hello")])
+        fake.wait_for(3, "/v2/send/text")
+        bot.wait_until(lambda: not bot.call(lambda e: e.storage.jobs()), what="no burst left waiting")
+    # `stop` answered at once with stop: true, so it joined no burst: only "hello" was held
+    assert texts(fake) == ["thanks", "ok, stopped", "hello"]
+
+
+def test_the_engine_wide_window_applies_to_rules_without_their_own(
+    engine: EngineFactory, fake: FakeWawp
+) -> None:
+    rules = """
+    rules:
+      - name: answer
+        do: [{reply: "{{ messages | length }}"}]
+      - name: urgent
+        debounce: off
+        if: {contains: urgent}
+        do: [{reply: "right away"}]
+    """
+    with engine(rules, debounce=parse_quiet_window("2s")) as bot:
+        post_all(bot, [make_event(text="a"), make_event(text="urgent b")])
+        fake.wait_for(2, "/v2/send/text")
+    assert texts(fake) == ["right away", "2"]  # "urgent b" answered at once, and again in the burst
