@@ -79,7 +79,8 @@ def rule(body: str) -> str:
         ),
         (
             "if:\n  sender: {in: vips}\ndo: [{reply: hi}]\n",
-            "r.yaml:4:15: rule 'greet': sender: no list named 'vips' (put it in lists/vips.txt) "
+            "r.yaml:4:15: rule 'greet': sender: no list named 'vips' "
+            "(put it in lists/vips.txt, or add to it with add_to: vips) "
             "(lists found: none)",
         ),
         (

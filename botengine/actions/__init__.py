@@ -20,6 +20,7 @@ from botengine.actions.conversation import CLEAR, COUNT, LOG, SET
 from botengine.actions.discount import DISCOUNT
 from botengine.actions.group import REMOVE
 from botengine.actions.later import LATER
+from botengine.actions.lists import ADD_TO, REMOVE_FROM
 from botengine.actions.media import FILE, IMAGE, VIDEO, VOICE
 from botengine.actions.messaging import REACT, REPLY, SEND
 from botengine.actions.presence import MARK_READ, TYPING
@@ -30,6 +31,7 @@ for _kind in (
     *(REPLY, SEND, REACT, IMAGE, FILE, VOICE, VIDEO, LOCATION, CONTACT, LINK_PREVIEW, POLL),
     *(MARK_READ, TYPING, BROADCAST, OPT_OUT, OPT_IN),
     *(REMOVE, WEBHOOK, DISCOUNT, SET, CLEAR, COUNT, LATER, LOG),
+    *(ADD_TO, REMOVE_FROM),
 ):
     register(_kind)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from botengine import confined
+from botengine import confined, store_lists
 from botengine.actions import ACTIONS, ActionSpec
 from botengine.errors import ExpressionError, FileRefusedError
 from botengine.expressions import FUNCTIONS, compile_expression, fields_read, unknown_functions
@@ -156,17 +156,32 @@ def load(
             digest.update(str(path).encode() + b"\0" + raw)
             lists[path.stem] = parse_list(raw.decode("utf-8", errors="replace"), f"lists/{path.name}")
     seen: dict[str, str] = {}
+    read: list[tuple[Path, str]] = []
     for path in files:
         typed = texts.get(path.resolve())
         raw = typed.encode() if typed is not None else _read_inside(path, path.parent, result)
-        if raw is None:
-            continue
-        digest.update(str(path).encode() + b"\0" + raw)
+        if raw is not None:
+            digest.update(str(path).encode() + b"\0" + raw)
+            read.append((path, raw.decode("utf-8", errors="replace")))
+    stored = _stored_lists(text for _, text in read)
+    for path, text in read:
         result.files.append(path)
-        text = raw.decode("utf-8", errors="replace")
-        _FileLoader(path, text, lists, seen, result, os.environ if env is None else env).run()
+        _FileLoader(path, text, lists, seen, result, os.environ if env is None else env, stored).run()
     result.version = digest.hexdigest()[:12]
     return result
+
+
+def _stored_lists(texts: Iterable[str]) -> frozenset[str]:
+    """The lists rules keep in the store (`add_to:` / `remove_from:` anywhere in the set), known
+    before any trigger reads them; only files that name one are parsed for it (twice)."""
+    roots = []
+    for text in texts:
+        if any(word in text for word in store_lists.ACTIONS):
+            try:
+                roots.append(load_yaml(text)[0])
+            except YamlSyntaxError:
+                continue  # reported when the file is loaded
+    return store_lists.written_names(roots)
 
 
 def _read_inside(path: Path, folder: Path, out: Loaded) -> bytes | None:
@@ -190,8 +205,10 @@ class _FileLoader:
         seen: dict[str, str],
         out: Loaded,
         env: Mapping[str, str],
+        stored: frozenset[str] = frozenset(),
     ) -> None:
         self.path, self.text, self.lists, self.seen, self.out = path, text, lists, seen, out
+        self.stored = stored
         self.file = RulesFile(path, out.problems)
         self.checker = ActionChecker(env)
 
@@ -317,7 +334,7 @@ class _FileLoader:
             return (TICK_EVENT,), None
 
     def triggers(self, rule: Where, written: dict[str, Any]) -> tuple[tuple[Check, ...], set[str]]:
-        ctx = CompileContext(self.lists)
+        ctx = CompileContext(self.lists, stored=self.stored)
         sync: list[Check] = []
         deferred: list[Check] = []
         groups: set[str] = set()

@@ -25,6 +25,7 @@ NAMESPACES = (
     "broadcast",  # campaigns: their record, recipients, per-recipient ledger and counters
     "optout",  # people who asked not to get broadcasts (`opt_out`), per session
     "quiet",  # quiet windows (`debounce:`): the bursts of messages held, their slots and locks
+    "list",  # people on lists rules keep in the store (`add_to`, `remove_from`), per session
 )
 
 _SEP = "\x1f"

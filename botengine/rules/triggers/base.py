@@ -14,6 +14,7 @@ from botengine.rules.regex import CompiledRegex
 from botengine.rules.words import fold
 from botengine.state import Scope, read_vars
 from botengine.storage import Storage
+from botengine.store_lists import StoreLists
 from botengine.textlists import TextList
 
 # --- what a check sees -------------------------------------------------------------------------
@@ -32,6 +33,7 @@ class MatchContext:
     groups: dict[str, Any] = field(default_factory=dict)
     state: dict[str, dict[str, Any]] = field(default_factory=lambda: {"state": {}, "sender_state": {}})
     _read: set[tuple[Scope, str]] = field(default_factory=set)  # the state names read so far
+    _members: dict[tuple[str, str], bool] = field(default_factory=dict)  # (list, jid) read so far
 
     async def read_state(self, needed: frozenset[tuple[Scope, str]]) -> dict[str, dict[str, Any]]:
         """`state` and `sender_state` holding (at least) `needed`: each name read once per event."""
@@ -41,6 +43,19 @@ class MatchContext:
                 self.state[variable].update(values)
         self._read |= missing
         return self.state
+
+    async def on_store_list(self, name: str, jids: Iterable[str]) -> bool:
+        """Whether one of `jids` is on the store list `name`: each (list, JID) read once per event,
+        however many rules ask (store_lists.py)."""
+        for jid in jids:
+            found = self._members.get((name, jid))
+            if found is None and self.storage is not None:
+                found = self._members[name, jid] = await StoreLists(self.storage).has(
+                    self.view.session, name, jid
+                )
+            if found:
+                return True
+        return False
 
 
 SyncCheck = Callable[[MatchContext], str | None]
@@ -95,19 +110,44 @@ class TriggerError(ValueError):
 
 @dataclass
 class CompileContext:
-    """What compiling a trigger may need: the named lists, and a place for warnings."""
+    """What compiling a trigger may need: the named lists (files, and the names rules keep in the
+    store with `add_to:` / `remove_from:`), and a place for warnings."""
 
     lists: Mapping[str, TextList]
     warnings: list[TriggerError] = field(default_factory=list)
+    stored: frozenset[str] = frozenset()
 
-    def named_list(self, name: str) -> TextList:
+    def named_list(self, name: str, *, people: bool = False) -> TextList:
+        """A list file's entries (words for `contains:`, dates for `closed:`…); `people`: a list
+        of people, which rules may keep in the store instead (see `people_list`)."""
         from botengine.rules.problems import did_you_mean
 
-        if name not in self.lists:
-            known = ", ".join(sorted(self.lists)) or "none"
-            hint = did_you_mean(name, self.lists) or f"lists found: {known}"
-            raise TriggerError(f"no list named {name!r} (put it in lists/{name}.txt)", hint)
-        return self.lists[name]
+        if name in self.lists:
+            return self.lists[name]
+        if name in self.stored:
+            raise TriggerError(
+                f"{name!r} is a list of people rules keep with add_to:, not a list file",
+                "sender, chat_id and participant read it: sender: {in: " + name + "}",
+            )
+        known = {*self.lists, *self.stored} if people else set(self.lists)
+        hint = did_you_mean(name, known) or f"lists found: {', '.join(sorted(known)) or 'none'}"
+        where = f"lists/{name}.txt, or add to it with add_to: {name}" if people else f"lists/{name}.txt"
+        raise TriggerError(f"no list named {name!r} (put it in {where})", hint)
+
+    def people_list(self, name: str) -> tuple[TextList, bool]:
+        """A list of people: its file's entries (empty when there is only the store's), and whether
+        the store keeps people on it too (then it is read per event, see MatchContext)."""
+        if name not in self.stored:
+            return self.named_list(name, people=True), False
+        if name in self.lists:
+            self.warnings.append(
+                TriggerError(
+                    f"{name!r} is both lists/{name}.txt and a list rules add to: it holds the people of both",
+                    "add_to and the dashboard never write the file; keep one of the two if that is not meant",
+                    warning=True,
+                )
+            )
+        return self.lists.get(name, TextList(f"the store list {name}", ())), True
 
 
 V = TypeVar("V")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from botengine.events import GROUP_ACTIONS, EventView, Party
+from botengine.events import GROUP_ACTIONS, EventView, Member, Party
 from botengine.jid import JidKind
 from botengine.rules.globs import glob_matcher, is_glob
 from botengine.rules.triggers.base import (
@@ -61,20 +62,44 @@ def _chat(value: JidKind | list[JidKind], ctx: CompileContext) -> Check:
 JidMatcher = Callable[[Iterable[str]], bool]
 
 
-def _jid_patterns(
-    value: Any, ctx: CompileContext, what: str
-) -> tuple[JidMatcher, str, frozenset[str] | None]:
-    """A matcher for full JIDs or glob patterns of them; lists come from `in:` (or `not_in:`).
+@dataclass(frozen=True)
+class _People:
+    """Who a `sender:` / `chat_id:` / `participant:` value names.
 
-    It is given every form a person is known by (`…@c.us` and `…@lid`): `in:` holds when one of
-    them is listed, `not_in:` when none is, whichever form the rule or the list was written in.
-    The third part is the JIDs for the rule index: the entries when every one is exact.
+    `matches` is given every form a person is known by (`…@c.us` and `…@lid`) and holds when one
+    of them is named, whichever form the rule or the list was written in; `negated` for `not_in:`.
+    `exact` is the JIDs for the rule index, when every entry is exact and nothing is read from
+    the store. `stored` names a store list (store_lists.py) read per event on top of the entries:
+    such a rule cannot be in the index (the store changes between events), so it is checked with
+    the asynchronous checks, after the rule's other triggers held.
     """
+
+    matches: JidMatcher
+    label: str
+    exact: frozenset[str] | None
+    stored: str | None = None
+    negated: bool = False
+
+    def holds(self, forms: Iterable[str]) -> bool:
+        return self.matches(forms) != self.negated
+
+    async def holds_now(self, m: MatchContext, forms: tuple[str, ...]) -> bool:
+        inside = self.matches(forms)
+        if not inside and self.stored is not None:
+            inside = await m.on_store_list(self.stored, forms)
+        return inside != self.negated
+
+
+def _jid_patterns(value: Any, ctx: CompileContext, what: str) -> _People:
+    """The people `value` names: full JIDs or glob patterns of them, or a list (`in:`, `not_in:`)."""
     if isinstance(value, NotInList):
-        inside, _, _ = _jid_patterns(InList(**{"in": value.not_in}), ctx, what)
-        return (lambda forms: not inside(forms)), f"outside list {value.not_in!r}", None
+        inside = _jid_patterns(InList(**{"in": value.not_in}), ctx, what)
+        label = f"outside list {value.not_in!r}"
+        return _People(inside.matches, label, None, inside.stored, negated=True)
+    stored = None
     if isinstance(value, InList):
-        named = ctx.named_list(value.in_)
+        named, kept = ctx.people_list(value.in_)
+        stored = value.in_ if kept else None
         entries = list(named.entries)
         label = f"in list {value.in_!r}"
         for entry in entries:
@@ -99,8 +124,32 @@ def _jid_patterns(
     def matches(forms: Iterable[str]) -> bool:
         return any(one(jid) for jid in forms)
 
-    exact = None if any(is_glob(e) for e in entries) else frozenset(entries)
-    return matches, short(label, 60), exact
+    exact = None if stored or any(is_glob(e) for e in entries) else frozenset(entries)
+    return _People(matches, short(label, 60), exact, stored)
+
+
+def _one_party(
+    trigger: str, people: _People, dimension: Dimension, party_of: Callable[[EventView], Party | None]
+) -> Check:
+    """The check of a trigger about one party of the event (its chat, its sender; None: it has none)."""
+
+    def why_not(party: Party | None) -> str:
+        return f"{trigger.replace('_id', '')} {_who(party)} is not {people.label}"
+
+    if people.stored is None:
+
+        def check(m: MatchContext) -> str | None:
+            party = party_of(m.view)
+            return None if party is not None and people.holds(party.forms) else why_not(party)
+
+        return Check(trigger, check, index=_jid_key(dimension, people.exact))
+
+    async def check_stored(m: MatchContext) -> str | None:
+        party = party_of(m.view)
+        held = party is not None and await people.holds_now(m, party.forms)
+        return None if held else why_not(party)
+
+    return Check(trigger, run_async=check_stored)
 
 
 def _jid_key(dimension: Dimension, exact: frozenset[str] | None) -> IndexKey | None:
@@ -119,26 +168,19 @@ def _who(party: Party | None) -> str:
     needs="chat",
 )
 def _chat_id(value: JidMatch, ctx: CompileContext) -> Check:
-    matches, label, exact = _jid_patterns(value, ctx, "chat_id")
-
-    def check(m: MatchContext) -> str | None:
-        chat = m.view.chat
-        return None if chat.id and matches(chat.forms) else f"chat {_who(chat)} is not {label}"
-
-    return Check("chat_id", check, index=_jid_key(CHAT, exact))
+    people = _jid_patterns(value, ctx, "chat_id")
+    return _one_party("chat_id", people, CHAT, lambda view: view.chat if view.chat.id else None)
 
 
 @register(
     "sender", JidMatch, "the sender's full JID, a glob, or {in: list}", "sender: {in: vip}", needs="sender"
 )
 def _sender(value: JidMatch, ctx: CompileContext) -> Check:
-    matches, label, exact = _jid_patterns(value, ctx, "sender")
+    return _one_party("sender", _jid_patterns(value, ctx, "sender"), SENDER, lambda view: view.sender)
 
-    def check(m: MatchContext) -> str | None:
-        sender = m.view.sender
-        return None if sender and matches(sender.forms) else f"sender {_who(sender)} is not {label}"
 
-    return Check("sender", check, index=_jid_key(SENDER, exact))
+def _forms(person: Member) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(f for f in (person.id, person.phone, person.lid) if f))
 
 
 @register(
@@ -149,20 +191,32 @@ def _sender(value: JidMatch, ctx: CompileContext) -> Check:
     needs="participants",
 )
 def _participant(value: JidMatch, ctx: CompileContext) -> Check:
-    matches, label, exact = _jid_patterns(value, ctx, "participant")
+    people = _jid_patterns(value, ctx, "participant")
 
-    def check(m: MatchContext) -> str | None:
-        members = m.view.group.members if m.view.group else ()
+    def verdict(m: MatchContext, chosen: list[str]) -> str | None:
         # the rule is about the people who matched: `participants` (and `remove`) mean them, in
         # the form the event gave them
-        chosen = [p.id for p in members if matches(dict.fromkeys(f for f in (p.id, p.phone, p.lid) if f))]
         if chosen:
             m.groups.update(participants=chosen, participant=chosen[0])
             return None
-        people = ", ".join(p.id + (f" ({p.phone})" if p.phone and p.phone != p.id else "") for p in members)
-        return f"participants {people or '(none)'} are not {label}"
+        members = m.view.group.members if m.view.group else ()
+        shown = ", ".join(p.id + (f" ({p.phone})" if p.phone and p.phone != p.id else "") for p in members)
+        return f"participants {shown or '(none)'} are not {people.label}"
 
-    return Check("participant", check, index=_jid_key(PARTICIPANT, exact))
+    def members(m: MatchContext) -> tuple[Member, ...]:
+        return m.view.group.members if m.view.group else ()
+
+    if people.stored is None:
+
+        def check(m: MatchContext) -> str | None:
+            return verdict(m, [p.id for p in members(m) if people.holds(_forms(p))])
+
+        return Check("participant", check, index=_jid_key(PARTICIPANT, people.exact))
+
+    async def check_stored(m: MatchContext) -> str | None:
+        return verdict(m, [p.id for p in members(m) if await people.holds_now(m, _forms(p))])
+
+    return Check("participant", run_async=check_stored)
 
 
 @register(

@@ -9,17 +9,21 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class InList(BaseModel):
-    """`{in: vip}`: the entries of the named list file lists/vip.txt."""
+    """`{in: vip}`: the entries of the named list file lists/vip.txt, or of the list rules keep
+    with `add_to: vip` (people only: sender, chat_id, participant)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    in_: str = Field(alias="in", description="name of a list file in lists/ (without .txt)")
+    in_: str = Field(
+        alias="in", description="name of a list file in lists/ (without .txt), or of a list add_to keeps"
+    )
 
 
 class NotInList(BaseModel):
-    """`{not_in: members}`: anyone who is not in the named list file lists/members.txt."""
+    """`{not_in: members}`: anyone who is not in the named list (lists/members.txt, or kept by
+    `add_to: members`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    not_in: str = Field(description="name of a list file in lists/ (without .txt)")
+    not_in: str = Field(description="name of a list file in lists/ (without .txt), or of a list add_to keeps")
 
 
 class TextPattern(BaseModel):
