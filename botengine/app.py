@@ -28,6 +28,7 @@ from botengine.broadcaster import Broadcaster
 from botengine.config import Settings
 from botengine.dashboard import Dashboard, DashboardAuth, Timeline, TraceStore
 from botengine.errors import StorageError
+from botengine.keywords import Keywords
 from botengine.metrics import Metrics
 from botengine.outbound import http_client
 from botengine.pacing import Pacer, SharedPacer
@@ -165,6 +166,7 @@ def build_app(
         job_listeners=(traces.record_job, timeline.record_job),
         broadcaster=broadcaster,
         debounce=settings.debounce,
+        keywords=Keywords.configured(settings),
     )
     scheduler = Scheduler(storage, rule_processor.run_job, health=health)
     auth = Authenticator(

@@ -21,6 +21,7 @@ from botengine.actions import Services
 from botengine.actions.executor import Executor
 from botengine.errors import BotengineError
 from botengine.events import parse_envelope, view_of
+from botengine.keywords import Keywords
 from botengine.processing import Processed, RuleProcessor
 from botengine.rules.engine import RuleSet
 from botengine.state import Scope, set_var
@@ -97,7 +98,8 @@ async def dry_run_event(
     # whoever may try rules must not read a secret through them, reversed or cut into pieces
     executor = Executor(Services(storage=storage, env=secrets.stand_ins(os.environ)), dry_run=True)
     # explained: a dry run is asked "why did my rule not fire?", so every rule says why not
-    processor = RuleProcessor(lambda: rules, storage, executor, dry_run=True, explain=True)
+    keywords = Keywords.from_environment()  # the built-in STOP/START, as `serve` runs them
+    processor = RuleProcessor(lambda: rules, storage, executor, dry_run=True, explain=True, keywords=keywords)
     quiet = _QUIET.set(True)
     try:
         return await processor.process(view, body, now=now)

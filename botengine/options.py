@@ -36,6 +36,11 @@ def words(text: str) -> tuple[str, ...]:
     return tuple(filter(None, (p.strip() for p in text.split(","))))
 
 
+def keywords(text: str) -> tuple[str, ...]:
+    """Comma-separated words, or `off` for none."""
+    return () if text.strip().lower() in ("off", "none") else words(text)
+
+
 def size(text: str) -> int:
     text = text.strip().lower()
     for suffix, factor in (("kib", 1024), ("mib", 1 << 20), ("kb", 1000), ("mb", 1_000_000), ("b", 1)):
@@ -340,6 +345,41 @@ OPTIONS: tuple[Option, ...] = (
         "quiet window of every rule without its own debounce: (5s; 5s/30s with a maximum wait; off): "
         "a chat's burst of messages is answered once, that long after the last",
         "--debounce",
+    ),
+    Option(
+        "stop_words",
+        "BOTENGINE_STOP_WORDS",
+        keywords,
+        "STOP, STOPALL, STOPP, UNSUBSCRIBE, ARRÊT, ARRÊTER, DÉSABONNER, ALTO, PARAR, BAJA, BASTA, "
+        "ABMELDEN, СТОП, ОТПИСАТЬСЯ, DUR, توقف, إلغاء الاشتراك, BERHENTI, 退订, 取消订阅",
+        "a private message that is one of these words (any case, accents, punctuation around it) opts "
+        "the sender out of every message and is confirmed; `off`: no built-in STOP (docs/actions.md)",
+        "--stop-words",
+    ),
+    Option(
+        "start_words",
+        "BOTENGINE_START_WORDS",
+        keywords,
+        "START, UNSTOP, SUBSCRIBE, DÉMARRER, EMPEZAR, SUSCRIBIR, COMEÇAR, ANMELDEN, СТАРТ, BAŞLA, "
+        "ابدأ, اشتراك, MULAI, 订阅",
+        "the same for opting back in (only someone who opted out is answered); `off`: none",
+        "--start-words",
+    ),
+    Option(
+        "stop_reply",
+        "BOTENGINE_STOP_REPLY",
+        str,
+        "You will get no more messages from us. Write START to get them again.",
+        "the built-in STOP's confirmation (a rule of yours that runs opt_out replaces it)",
+        "--stop-reply",
+    ),
+    Option(
+        "start_reply",
+        "BOTENGINE_START_REPLY",
+        str,
+        "Welcome back! You will get our messages again. Write STOP to stop them.",
+        "the built-in START's confirmation (a rule of yours that runs opt_in replaces it)",
+        "--start-reply",
     ),
     Option(
         "retry_policy",

@@ -1,7 +1,8 @@
 """What the worker does with an event, and the scheduler with a job.
 
     event (from the queue) ─► view ─► lid ↔ phone ─► activity facts ─► rules (the live set) ─► executor
-                                                     └► quiet windows: held (debounce.py)
+                                                     ├► quiet windows: held (debounce.py)
+                                                     └► built-in STOP/START first (keywords.py)
     job (from the store)   ─► retry / follow-up: executor │ replay of an event: back in the queue
                            │  a burst whose window ended: its rules ─► executor
 
@@ -26,6 +27,7 @@ from botengine.debounce import QuietWindows, stopped
 from botengine.events import EventView, parse_envelope, view_of
 from botengine.identities import Identities
 from botengine.jobs import BroadcastJob, BurstJob, RunJob, decode_job
+from botengine.keywords import Keywords
 from botengine.metrics import Metrics
 from botengine.quiet import QuietWindow
 from botengine.rules.engine import Evaluation, RuleSet
@@ -67,6 +69,7 @@ class RuleProcessor:
         job_listeners: Sequence[JobSink] = (),
         broadcaster: Broadcaster | None = None,
         debounce: QuietWindow | None = None,
+        keywords: Keywords | None = None,
     ) -> None:
         self.rules = rules
         self.storage = storage
@@ -79,6 +82,7 @@ class RuleProcessor:
         self.job_listeners = tuple(job_listeners)
         self.broadcaster = broadcaster  # runs the broadcast jobs
         self.quiet = QuietWindows(storage, debounce, dry_run=dry_run)  # `debounce:`; the engine's default
+        self.keywords = keywords  # the built-in STOP and START
 
     async def __call__(self, event: Incoming) -> str:
         parsed = parse_envelope(event.body)
@@ -110,11 +114,20 @@ class RuleProcessor:
         return result
 
     async def _evaluate(
-        self, rules: RuleSet, view: EventView, body: bytes, now: datetime | None, received_at: float | None
+        self,
+        rules: RuleSet,
+        view: EventView,
+        body: bytes,
+        now: datetime | None,
+        received_at: float | None,
+        *,
+        burst: bool = False,
     ) -> Processed:
         evaluation = await rules.evaluate(
             view, self.storage, now=now, dry_run=self.dry_run, explain=self.explain
         )
+        if self.keywords is not None and not burst:  # a burst's messages met the keywords on arrival
+            await self.keywords.add_to(evaluation, view, self.storage)
         result = Processed(view, evaluation, received_at=received_at or time.time())
         for run in evaluation.matches:
             result.outcomes += await self.executor.run_rule(view, run, body)
@@ -127,7 +140,7 @@ class RuleProcessor:
         if due is None:
             return  # a later message re-armed the window, or the burst was answered
         view = await self.identities.complete(due.view)
-        result = await self._evaluate(due.rules, view, due.body, None, None)
+        result = await self._evaluate(due.rules, view, due.body, None, None, burst=True)
         for listener in self.listeners:
             await _tell(listener, result)
         await self.quiet.done(due)

@@ -20,6 +20,7 @@ from botengine.config import setting
 from botengine.dry_run import dry_run_event, scheduled_runs
 from botengine.errors import BotengineError
 from botengine.inline_tests import run_tests
+from botengine.keywords import Keywords
 from botengine.rules.engine import RuleSet
 from botengine.rules.loader import load
 from botengine.rules.model import rules_schema
@@ -98,6 +99,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{errors} problem(s), {warnings} warning(s) ({summary})", file=sys.stderr)
         return 1
     print(f"ok: {summary}" + (f", {warnings} warning(s)" if warnings else ""))
+    print(Keywords.from_environment().explained())
     return 0
 
 
