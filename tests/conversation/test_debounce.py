@@ -132,7 +132,7 @@ def test_rules_without_a_window_and_other_events_answer_at_once(
     rules = f"""
     rules:
       - name: stop-word
-        if: {{equals: stop}}
+        if: {{equals: halt}}
         do: [{{reply: "ok, stopped"}}]
         stop: true
       - name: thanks-for-the-heart
@@ -144,7 +144,7 @@ def test_rules_without_a_window_and_other_events_answer_at_once(
         do: [{{reply: "{{{{ text }}}}"}}]
     """
     with engine(rules) as bot:
-        post_all(bot, [make_event("message.reaction", emoji="❤"), make_event(text="stop")])
+        post_all(bot, [make_event("message.reaction", emoji="❤"), make_event(text="halt")])
         assert [c.json["message"] for c in fake.wait_for(2, "/v2/send/text")] == ["thanks", "ok, stopped"]
         post_all(bot, [make_event(text="hello")])
         fake.wait_for(3, "/v2/send/text")
