@@ -88,9 +88,9 @@ class Bursts:
                 if not burst.done:
                     await self._arm(burst)  # a redelivery after a crash before the job was stored
                 return burst
-            burst = await self._open(slot, window)
-            await self.storage.put(mark, burst.id, ttl=KEEP_DONE)
             now = time.time()
+            burst = await self._open(slot, window, now)
+            await self.storage.put(mark, burst.id, ttl=KEEP_DONE)
             burst.messages.append(_held(view))
             burst.seq, burst.last = burst.seq + 1, body.decode("utf-8")
             burst.due = min(now + burst.wait, burst.first + burst.longest)
@@ -121,12 +121,11 @@ class Bursts:
         data = await self.storage.get(_burst_key(burst_id))
         return Burst.model_validate(data) if isinstance(data, dict) else None
 
-    async def _open(self, slot: str, window: QuietWindow) -> Burst:
+    async def _open(self, slot: str, window: QuietWindow, now: float) -> Burst:
         current = await self.storage.get(_slot_key(slot))
         burst = await self.get(current) if isinstance(current, str) else None
         if burst is not None and not burst.done:
             return burst
-        now = time.time()
         burst_id = f"burst-{secrets.token_hex(8)}"
         return Burst(id=burst_id, slot=slot, wait=window.wait, longest=window.longest, first=now, due=now)
 

@@ -27,6 +27,7 @@ OUTCOMES = {
     "done": "done",
     "dry_run": "dry run",
     "no_match": "no rule matched",
+    "held": "held for a quiet window",  # debounce: answered later with its burst (botengine/debounce.py)
     "retrying": "retrying",
     "deferred": "deferred",
     "stopped": "stopped",

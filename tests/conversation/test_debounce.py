@@ -169,3 +169,20 @@ def test_the_engine_wide_window_applies_to_rules_without_their_own(
         post_all(bot, [make_event(text="a"), make_event(text="urgent b")])
         fake.wait_for(2, "/v2/send/text")
     assert texts(fake) == ["right away", "2"]  # "urgent b" answered at once, and again in the burst
+
+
+def test_the_dashboard_shows_held_messages_as_held_not_lost(engine: EngineFactory, fake: FakeWawp) -> None:
+    token = "dashboard-token"
+    with (
+        engine(BURST_RULES, admin_token=token) as bot,
+        httpx.Client(base_url=bot.url + "/dashboard") as client,
+    ):
+        post_all(bot, [make_event(text="where is my order?")])
+        bot.wait_processed(1)
+        client.post("/login", data={"token": token})
+        rows = client.get("/events", params={"outcome": "held"}).text.split('<tr class="event">')[1:]
+        fake.wait_for(1, "/v2/send/text")
+        bot.wait_until(lambda: traces_with_a_burst(bot), what="the trace of the answer")
+        answered = client.get("/events", params={"q": "burst-"}).text.split('<tr class="event">')[1:]
+    assert len(rows) == 1 and "held for a quiet window" in rows[0] and "failed" not in rows[0]
+    assert len(answered) == 1 and "where is my order?" in answered[0] and "done" in answered[0]

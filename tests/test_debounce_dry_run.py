@@ -1,0 +1,84 @@
+"""Quiet windows where nothing is written: dry runs, inline tests, `check`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from botengine.dry_run import dry_run_event
+from botengine.inline_tests import run_tests
+from botengine.rules.loader import load
+from botengine.testing import make_event
+from tests.rules_helpers import ruleset, write_rules
+
+Captured = pytest.CaptureFixture[str]
+
+RULES = """
+rules:
+  - name: order
+    debounce: 5s
+    if: {contains: pizza}
+    do: [{reply: "You wrote: {{ text }} ({{ message_ids | length }})"}]
+  - name: hello
+    if: {contains: hi}
+    do: [{reply: "hello"}]
+tests:
+  - name: a burst of one is answered as the whole burst
+    event: {text: "hi, a pizza"}
+    expect: [{reply: "You wrote: hi, a pizza (1)"}, {reply: "hello"}]
+"""
+
+
+async def test_a_dry_run_answers_at_once_and_says_what_would_wait(tmp_path: Path) -> None:
+    rules = ruleset(tmp_path, RULES)
+    processed = await dry_run_event(rules, json.dumps(make_event(text="hi, a pizza")).encode())
+    assert [o.preview["text"] for o in processed.outcomes if o.preview] == [
+        "You wrote: hi, a pizza (1)",
+        "hello",
+    ]
+    [held] = [e for e in processed.evaluation.trace if e.outcome == "held"]
+    assert held.rule == "order" and "quiet for 5s (at most 20s)" in str(held.reason)
+
+
+async def test_inline_tests_see_a_debounced_rule_answer(tmp_path: Path) -> None:
+    [outcome] = await run_tests(ruleset(tmp_path, RULES))
+    assert outcome.passed, outcome.message
+
+
+def test_the_dry_run_command_prints_what_would_wait(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from botengine.cli import main
+
+    write_rules(tmp_path / "rules", RULES)
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(make_event(text="a pizza")))
+    assert main(["dry-run", str(tmp_path / "rules"), str(event)]) == 0
+    out = capsys.readouterr().out
+    assert "rule order: would be held until this chat is quiet for 5s (at most 20s)" in out
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("5 seconds", "'5 seconds' is not a duration"),
+        ("{wait: 5s, max: 2s}", "max (2s) is shorter than wait (5s)"),
+        ("2h", "a quiet window is at most 1h"),
+    ],
+)
+def test_check_explains_a_wrong_window_at_its_line(tmp_path: Path, value: str, problem: str) -> None:
+    write_rules(tmp_path, f"rules:\n  - name: r\n    debounce: {value}\n    do: [{{reply: hi}}]\n")
+    [error] = load([tmp_path]).errors
+    assert problem in str(error) and "rules.yaml:3:" in str(error)
+
+
+def test_check_warns_that_only_messages_wait(tmp_path: Path) -> None:
+    write_rules(
+        tmp_path, "rules:\n  - name: r\n    on: message.reaction\n    debounce: 5s\n    do: [{reply: hi}]\n"
+    )
+    loaded = load([tmp_path])
+    assert not loaded.errors
+    [warning] = [str(w) for w in loaded.warnings if "debounce" in str(w)]
+    assert "only incoming messages wait for a quiet window" in warning and "rules.yaml:4:" in warning
