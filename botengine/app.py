@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from botengine.actions import Services
+from botengine.actions import Capability, Services
 from botengine.actions.executor import Executor
 from botengine.actions.follow_ups import FollowUps
 from botengine.auth import Authenticator
@@ -29,6 +29,7 @@ from botengine.config import Settings
 from botengine.dashboard import Dashboard, DashboardAuth, Timeline, TraceStore
 from botengine.errors import StorageError
 from botengine.keywords import Keywords
+from botengine.handover import SentMessages
 from botengine.metrics import Metrics
 from botengine.outbound import http_client
 from botengine.pacing import Pacer, SharedPacer
@@ -140,6 +141,10 @@ def build_app(
     metrics.watch_queue(storage.queue_depth)
     health = StoreHealth(metrics.count_store_error)  # the store as the worker, executor and scheduler meet it
     services = open_services(settings, storage, metrics, env)
+    if services.wawp is not None:  # the bot's own sends, told from a person's (rules that hand over)
+        services.wawp.observer = SentMessages(
+            storage, lambda: Capability.HANDOVER in rules.current.capabilities
+        )
     executor = Executor(
         services,
         health=health,

@@ -65,6 +65,8 @@ def _type_name(annotation: Any) -> str:
         return "duration" if annotation == Duration else _type_name(args[0])
     if annotation is Any:
         return "any"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):  # e.g. handover's notify:
+        return "mapping of " + ", ".join(f"`{f.alias or n}`" for n, f in annotation.model_fields.items())
     return _PLAIN.get(annotation, getattr(annotation, "__name__", str(annotation)))
 
 
@@ -215,6 +217,7 @@ def _event_types_section() -> list[str]:
 _CAPABILITY_WORDS = {
     "follow-ups": "follow-ups (jobs in the store, run by the scheduler)",
     "activity": "every chat's activity recorded (reads, replies)",
+    "handover": "chats with a person: the other rules stay quiet there; the bot's sends recorded",
 }
 
 

@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -41,6 +41,11 @@ STOP_TYPING = "/v2/send/stop-typing"
 GROUP_PARTICIPANTS = "/v2/groups/{group}/participants"
 REMOVE_PARTICIPANTS = "/v2/groups/{group}/participants/remove"
 DEFAULT_REACTION_PATH = "/v2/send/reaction"
+
+# The endpoints that create a message: their sends are told to the client's `observer`
+MESSAGE_PATHS = frozenset(
+    {SEND_TEXT, SEND_IMAGE, SEND_FILE, SEND_VOICE, SEND_VIDEO, SEND_LINK_PREVIEW, SEND_LOCATION}
+) | {SEND_POLL, SEND_CONTACT}
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -181,6 +186,16 @@ def _is_upstream_error(response: httpx.Response) -> bool:
     return "wawp_upstream_error" in response.text[:2000]
 
 
+class SendObserver(Protocol):
+    """Told about every message the client sends (botengine/handover.py tells the bot's own
+    messages from a person's by them): `sending` before the request leaves, `sent` with Wawp's
+    answer. An error of `sending` fails the send; `sent` must not raise (the message left)."""
+
+    async def sending(self, session: str, chat: str, body: JSONDict) -> None: ...
+
+    async def sent(self, session: str, chat: str, answer: JSONDict) -> None: ...
+
+
 class WawpClient:
     """Wawp's v2 API over the outbound HTTP client (botengine/outbound.py): pooled, with timeouts."""
 
@@ -200,6 +215,7 @@ class WawpClient:
             httpx.Timeout(timeout, connect=5.0), base_url=self.base_url, transport=transport
         )
         self._queries: dict[Credentials, str] = {}
+        self.observer: SendObserver | None = None  # set by the composition root (app.py)
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -215,6 +231,15 @@ class WawpClient:
         return f"{self.base_url}{path}?{query}"
 
     async def _call(self, method: str, path: str, session: str, body: JSONDict | None = None) -> JSONDict:
+        chat = body.get("chatId") if body is not None and path in MESSAGE_PATHS else None
+        if self.observer is None or not isinstance(chat, str) or body is None:
+            return await self._request(method, path, session, body)
+        await self.observer.sending(session, chat, body)
+        answer = await self._request(method, path, session, body)
+        await self.observer.sent(session, chat, answer)
+        return answer
+
+    async def _request(self, method: str, path: str, session: str, body: JSONDict | None) -> JSONDict:
         creds = self.credentials.for_session(session)
         try:
             response = await self.http.request(method, self._url(path, creds), json=body)

@@ -19,6 +19,7 @@ from botengine.actions.consent import OPT_IN, OPT_OUT
 from botengine.actions.conversation import CLEAR, COUNT, LOG, SET
 from botengine.actions.discount import DISCOUNT
 from botengine.actions.group import REMOVE
+from botengine.actions.handover import HANDOVER, RESUME
 from botengine.actions.later import LATER
 from botengine.actions.lists import ADD_TO, REMOVE_FROM
 from botengine.actions.media import FILE, IMAGE, VIDEO, VOICE
@@ -32,6 +33,7 @@ for _kind in (
     *(MARK_READ, TYPING, BROADCAST, OPT_OUT, OPT_IN),
     *(REMOVE, WEBHOOK, DISCOUNT, SET, CLEAR, COUNT, LATER, LOG),
     *(ADD_TO, REMOVE_FROM),
+    *(HANDOVER, RESUME),
 ):
     register(_kind)
 

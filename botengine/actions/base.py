@@ -149,6 +149,7 @@ class Capability(StrEnum):
 
     ACTIVITY = "activity"  # reads the chat's activity since the event: every event's is recorded
     FOLLOW_UPS = "follow-ups"  # schedules actions to run later (through Services.follow_up)
+    HANDOVER = "handover"  # hands chats to a person: rules stay quiet there, own sends are recorded
 
 
 class SkipRule(Exception):

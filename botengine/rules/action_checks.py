@@ -160,7 +160,8 @@ class ActionChecker:
                 loc = tuple(err["loc"]) if mapping else ()
                 if err["type"] == "extra_forbidden":
                     field_name = str(loc[-1]) if loc else ""
-                    hint = did_you_mean(field_name, kind.params.model_fields)
+                    written = [f.alias or n for n, f in kind.params.model_fields.items()]  # `for`, not `for_`
+                    hint = did_you_mean(field_name, written)
                     base.report(f"{name}: unknown parameter {field_name!r}", hint, at=loc, key=True)
                 else:
                     label = ".".join(str(p) for p in err["loc"]) or "value"

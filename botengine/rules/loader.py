@@ -36,6 +36,7 @@ from botengine.rules.problems import Problem, did_you_mean
 from botengine.rules.schedule import Timetable, compile_schedule, own_ticks
 from botengine.rules.state_reads import StateReadError, StateReads, strings_reads
 from botengine.rules.triggers import TRIGGERS, Check, CompileContext, TriggerError, not_from_me, type_matcher
+from botengine.rules.triggers.handover import quiet_during_handovers
 from botengine.rules.variables import FIELDS, VARIABLES
 from botengine.rules.where import RulesFile, Where
 from botengine.rules.yamlfile import MarkedDict, YamlSyntaxError, load_yaml
@@ -168,6 +169,7 @@ def load(
         result.files.append(path)
         _FileLoader(path, text, lists, seen, result, os.environ if env is None else env, stored).run()
     result.version = digest.hexdigest()[:12]
+    result.rules = quiet_during_handovers(result.rules)  # while a chat is with a person
     return result
 
 
@@ -366,7 +368,7 @@ class _FileLoader:
             if check.regex is not None:
                 groups |= check.regex.group_names()
             (deferred if check.run_async else sync).append(check)
-        if "from_me" not in written:
+        if "from_me" not in written and written.get("human_reply") is not True:
             sync.insert(0, Check("from_me", not_from_me))
         if "expr" in written and isinstance(written["expr"], str):
             self.expression_names(rule.child("if", "expr"), written["expr"], groups)

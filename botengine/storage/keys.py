@@ -26,6 +26,8 @@ NAMESPACES = (
     "optout",  # people who asked not to get broadcasts (`opt_out`), per session
     "quiet",  # quiet windows (`debounce:`): the bursts of messages held, their slots and locks
     "list",  # people on lists rules keep in the store (`add_to`, `remove_from`), per session
+    "handover",  # chats handed to a person: the bot stays quiet there until it expires or resumes
+    "sent",  # ids of the messages the bot sent, and sends in flight, to tell them from a person's
 )
 
 _SEP = "\x1f"

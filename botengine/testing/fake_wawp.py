@@ -13,6 +13,10 @@ and analytics:
         [call] = fake.wait_for(1, path_prefix="/v2/send/text")
         assert call.json["message"] == "Hello!"
 
+Echoes: `fake.echo_to(webhook_url)` posts every message sent to that URL as the own message
+(`message.any`, `fromMe`) a real number echoes; `fake.hold()` holds the answers to sends (after
+their echo went out) until `fake.release()`: Wawp's echo overtaking its answer, on demand.
+
 Failure modes: "500", "429" (with Retry-After), "upstream" (502 `wawp_upstream_error`), "timeout"
 (answers after `delay` seconds) and "400" (permanent). A refused connection needs no mode: point
 the engine at `botengine.testing.server.free_port()`, where nothing listens.
@@ -35,11 +39,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from botengine.sample_events import make_event
 from botengine.testing import wawp_bodies
 from botengine.testing.server import serve_in_thread
 from botengine.types import JSONDict
@@ -122,6 +128,9 @@ class FakeWawp:
         self._failures: list[_Failure] = []
         self._hook_counts: dict[str, int] = {}
         self._hook_responses: dict[str, tuple[int, Any]] = {}
+        self._echo_url: str | None = None
+        self._answering = threading.Event()  # cleared by hold(): answers to sends wait
+        self._answering.set()
         self.app = Starlette(routes=self._routes())
 
     # -- the test's controls ------------------------------------------------------------------
@@ -164,6 +173,17 @@ class FakeWawp:
             raise ValueError("times must be at least 1, or None for every call")
         with self._lock:
             self._failures.append(_Failure(mode, times, path, retry_after, delay))
+
+    def echo_to(self, webhook_url: str | None, session: str = "default") -> None:
+        """Post each message sent (a `message.any` with `fromMe`, its id as answered) to `webhook_url`."""
+        self._echo_url, self._echo_session = webhook_url, session
+
+    def hold(self) -> None:
+        """Hold the answers to sends from now on (their echoes still go out) until release()."""
+        self._answering.clear()
+
+    def release(self) -> None:
+        self._answering.set()
 
     def clear_failures(self) -> None:
         with self._lock:
@@ -230,9 +250,27 @@ class FakeWawp:
         self._record(
             Call(request.method, request.url.path, query, body, headers, at, response.status_code, raw_path)
         )
+        await self._echo(body, response)
         if failure is not None and failure.mode == "timeout":
             await self._delay(30.0 if failure.delay is None else failure.delay)
         return response
+
+    async def _echo(self, body: Any, response: Response) -> None:
+        """The own message a send makes, posted as the number's webhook would (see echo_to)."""
+        if self._echo_url is None or response.status_code != 200 or not isinstance(body, dict):
+            return
+        answer = json.loads(bytes(response.body))
+        if not isinstance(answer, dict) or not str(answer.get("id", "")).startswith("true_"):
+            return
+        text = body.get("message") or body.get("caption") or ""
+        echo = make_event(
+            "message.any", text=str(text), chat=answer["chatId"], from_me=True, session=self._echo_session
+        )
+        echo["payload"]["id"] = answer["id"]
+        async with httpx.AsyncClient() as client:
+            await client.post(self._echo_url, json=echo, timeout=10)
+        while not self._answering.is_set() and not self._stopping.is_set():  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
 
     def _check_credentials(self, request: Request) -> Response | None:
         instance, token = request.query_params.get("instance_id"), request.query_params.get("access_token")

@@ -15,6 +15,7 @@ compile function with `@register(...)` in the module of its group:
     hours.py     hours, outside_hours
     state.py     state, expr
     polls.py     poll
+    handover.py  handover, human_reply
 
 The groups are imported below in the order the reference lists them (docs/reference.md).
 """
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 # isort: off
 # importing a group registers its triggers: in this order, which the reference and schema keep
-from botengine.rules.triggers import events, people, text, receipts, hours, state, polls  # noqa: F401
+from botengine.rules.triggers import events, people, text, receipts, hours, state, polls, handover  # noqa: F401
 
 # isort: on
 from botengine.rules.triggers.base import (

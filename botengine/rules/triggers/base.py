@@ -34,6 +34,7 @@ class MatchContext:
     state: dict[str, dict[str, Any]] = field(default_factory=lambda: {"state": {}, "sender_state": {}})
     _read: set[tuple[Scope, str]] = field(default_factory=set)  # the state names read so far
     _members: dict[tuple[str, str], bool] = field(default_factory=dict)  # (list, jid) read so far
+    memo: dict[str, Any] = field(default_factory=dict)  # store reads shared by the event's rules
 
     async def read_state(self, needed: frozenset[tuple[Scope, str]]) -> dict[str, dict[str, Any]]:
         """`state` and `sender_state` holding (at least) `needed`: each name read once per event."""

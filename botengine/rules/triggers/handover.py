@@ -1,0 +1,125 @@
+"""Chats with a person: `handover` (is the chat with a person?) and `human_reply` (an own message
+a person typed, not one the bot sent).
+
+    - name: you answered yourself
+      on: message.any                 # own messages arrive as message.any
+      if: {human_reply: true}
+      do: [{handover: {for: 12h, why: "you answered on the phone"}}]
+
+    - name: we will get back to you
+      if: {handover: true}            # only while the chat is with a person
+      cooldown: 1h
+      do: [{reply: "Thanks! A person has your message and will answer here."}]
+
+Which rules run while a chat is with a person: once any rule of the set uses `handover` or
+`resume`, every rule that does not say otherwise gets an implicit `handover: false` (the bot is
+quiet in that chat). Rules that write `handover: true` or `handover: any`, and rules about your
+own messages (`human_reply`, `from_me: true`/`any`), are left alone. Without such an action in
+the set nothing is added: the check costs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Literal
+
+from botengine.actions import Capability, capabilities_of
+from botengine.handover import Handover, Handovers, SentMessages, chat_of, is_own_message
+from botengine.rules.triggers.base import Check, CompileContext, MatchContext, register
+from botengine.rules.triggers.people import not_from_me
+
+if TYPE_CHECKING:
+    from botengine.rules.loader import CompiledRule
+
+_NOT_READ = object()
+
+
+async def handover_of(m: MatchContext) -> Handover | None:
+    """The event's chat's handover, read from the store once per event."""
+    found = m.memo.get("handover", _NOT_READ)
+    if found is _NOT_READ:
+        found = None
+        if m.storage is not None and m.view.chat.id:
+            found = await Handovers(m.storage).current(
+                m.view.session, chat_of(m.view.chat), m.now.timestamp()
+            )
+        m.memo["handover"] = found
+    return found if isinstance(found, Handover) else None
+
+
+def _since(record: Handover) -> str:
+    def at(ts: float) -> str:
+        return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+    why = f" ({record.why})" if record.why else ""
+    return f"the chat is with a person since {at(record.since)}{why}, until {at(record.until)}"
+
+
+async def quiet_during_handover(m: MatchContext) -> str | None:
+    """The implicit `handover: false` of a set that uses handovers."""
+    record = await handover_of(m)
+    if record is None:
+        return None
+    return _since(record) + " (add handover: any to run the rule anyway)"
+
+
+@register(
+    "handover",
+    bool | Literal["any"],
+    "is the chat with a person (handed over)? true: only then; false: only when not; any: both",
+    "handover: true",
+)
+def _handover(value: bool | Literal["any"], ctx: CompileContext) -> Check:
+    if value == "any":
+        return Check("handover", lambda m: None)
+    if value is False:
+        return Check("handover", run_async=quiet_during_handover)
+
+    async def check(m: MatchContext) -> str | None:
+        return None if await handover_of(m) is not None else "the chat is not with a person"
+
+    return Check("handover", run_async=check)
+
+
+@register(
+    "human_reply",
+    bool,
+    "your own message typed by a person (on the phone or WhatsApp Web), not one the bot sent",
+    "human_reply: true",
+)
+def _human_reply(value: bool, ctx: CompileContext) -> Check:
+    async def check(m: MatchContext) -> str | None:
+        human = (
+            is_own_message(m.view)
+            and m.storage is not None
+            and not await SentMessages(m.storage).by_bot(m.view)
+        )
+        if human == value:
+            return None
+        if human:
+            return "a person typed this own message"
+        if not is_own_message(m.view):
+            return "the event is not your own message in a chat"
+        return "the bot sent this message"
+
+    return Check("human_reply", run_async=check)
+
+
+def _exempt(rule: CompiledRule) -> bool:
+    """Rules that say what they want during a handover, or are about your own messages."""
+    for check in rule.checks:
+        if check.trigger in ("handover", "human_reply"):
+            return True
+        if check.trigger == "from_me" and check.run is not not_from_me:
+            return True
+    return False
+
+
+def quiet_during_handovers(rules: Sequence[CompiledRule]) -> list[CompiledRule]:
+    """The rules, each given the implicit `handover: false` when the set uses handovers."""
+    if Capability.HANDOVER not in capabilities_of(spec for rule in rules for spec in rule.actions):
+        return list(rules)
+    gate = Check("handover", run_async=quiet_during_handover)
+    return [rule if _exempt(rule) else replace(rule, checks=(*rule.checks, gate)) for rule in rules]

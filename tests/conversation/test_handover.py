@@ -1,0 +1,123 @@
+"""Human handover end to end: the real engine over loopback HTTP, the fake Wawp echoing every
+message the number sends back as an own message, as a real number does.
+
+A person's own message hands the chat over (the bot goes quiet there), the bot's own messages do
+not (even when their echo overtakes Wawp's answer), `resume` and expiry give the chat back, and a
+restart keeps it with the person."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botengine.handover import handover_key
+from botengine.sample_events import DEFAULT_SENDER
+from botengine.testing import FakeWawp, make_event
+from botengine.testing.engine import RunningEngine
+from tests.actions.conftest import EngineFactory
+
+CUSTOMER = DEFAULT_SENDER
+OTHER = "447700900123@c.us"
+
+RULES = """
+rules:
+  - name: back to the bot
+    on: message.any
+    if: {from_me: true, equals: "#bot"}
+    do: [{resume: {}}]
+    stop: true
+  - name: you answered
+    on: message.any
+    if: {human_reply: true}
+    do: [{handover: {for: FOR, why: "you answered on the phone"}}]
+  - name: hello
+    if: {contains: hello}
+    do: [{reply: "Hi! How can I help?"}]
+  - name: tell the other
+    if: {contains: tell}
+    do: [{send: {to: "OTHER", text: "Someone asked for you"}}]
+"""
+
+
+def rules(for_: str = "12h") -> str:
+    return RULES.replace("FOR", for_).replace("OTHER", OTHER)
+
+
+def replies(fake: FakeWawp) -> list[str]:
+    return [c.json["message"] for c in fake.calls_to("/v2/send/text") if c.json["chatId"] == CUSTOMER]
+
+
+def handover(bot: RunningEngine, chat: str = CUSTOMER) -> Any:
+    return bot.get(handover_key("default", chat))
+
+
+def person_writes(text: str, chat: str = CUSTOMER) -> dict[str, Any]:
+    """An own message typed on the phone: `message.any`, `fromMe`, an id the bot never sent."""
+    return make_event("message.any", text=text, chat=chat, from_me=True)
+
+
+class Chat:
+    """Posts events and waits for each to be processed (the bot's echoes counted too)."""
+
+    def __init__(self, bot: RunningEngine, fake: FakeWawp) -> None:
+        self.bot, self.fake, self.done = bot, fake, 0
+        fake.echo_to(bot.url + bot.settings.webhook_path)
+
+    def post(self, event: dict[str, Any], *, echoes: int = 0) -> None:
+        self.bot.post(event)
+        self.done += 1 + echoes
+        self.bot.wait_processed(self.done)
+
+
+def test_a_person_answering_silences_the_bot_and_resume_brings_it_back(
+    engine: EngineFactory, fake: FakeWawp
+) -> None:
+    with engine(rules()) as bot:
+        chat = Chat(bot, fake)
+        chat.post(make_event(text="hello"), echoes=1)  # the bot's reply comes back as an own message
+        assert replies(fake) == ["Hi! How can I help?"]
+        assert handover(bot) is None  # its own reply did not hand the chat over
+        chat.post(person_writes("Hi, this is Sam from the shop, I'll sort it out"))
+        record = handover(bot)
+        assert record["why"] == "you answered on the phone" and record["by"] == "you answered"
+        chat.post(make_event(text="hello?"))
+        assert replies(fake) == ["Hi! How can I help?"]  # quiet while Sam answers
+        chat.post(person_writes("#bot"))
+        assert handover(bot) is None
+        chat.post(make_event(text="hello again"), echoes=1)
+    assert replies(fake) == ["Hi! How can I help?", "Hi! How can I help?"]
+
+
+def test_an_echo_that_overtakes_wawps_answer_is_still_the_bots(engine: EngineFactory, fake: FakeWawp) -> None:
+    with engine(rules()) as bot:
+        chat = Chat(bot, fake)
+        fake.hold()  # Wawp answers the send only after its echo went through the engine
+        bot.post(make_event(text="tell Sam"))  # sends to OTHER; its echo is in OTHER's chat
+        bot.wait_processed(1)  # the echo (the event that sent it is still waiting for its answer)
+        assert handover(bot, OTHER) is None
+        fake.release()
+        chat.done = 2
+        bot.wait_processed(2)
+        chat.post(person_writes("I'm here", chat=OTHER))  # the same chat, a person: handed over
+        assert handover(bot, OTHER) is not None
+
+
+def test_a_handover_ends_by_itself(engine: EngineFactory, fake: FakeWawp) -> None:
+    with engine(rules(for_="1s")) as bot:
+        chat = Chat(bot, fake)
+        chat.post(person_writes("I'll take this one"))
+        assert handover(bot) is not None
+        bot.wait_until(lambda: handover(bot) is None, what="the handover's end")
+        chat.post(make_event(text="hello"), echoes=1)
+    assert replies(fake) == ["Hi! How can I help?"]
+
+
+def test_a_restart_keeps_the_chat_with_the_person(engine: EngineFactory, fake: FakeWawp) -> None:
+    with engine(rules()) as bot:
+        Chat(bot, fake).post(person_writes("I'll take this one"))
+    with engine(rules()) as bot:
+        chat = Chat(bot, fake)
+        chat.post(make_event(text="hello"))
+        assert handover(bot) is not None
+        chat.post(person_writes("#bot"))
+        chat.post(make_event(text="hello"), echoes=1)
+    assert replies(fake) == ["Hi! How can I help?"]
