@@ -2,6 +2,7 @@
 
     overview · events (table, one event's trace) · rules (pause) · editor (files, versions)
     · dead letters (table, one entry, replay/drop) · broadcasts (progress, pause/resume/cancel)
+    · chats with a person (resume)
     · playground · time zone · log in/out
 
 Each group of pages is its own module and gets what it needs here; ui.py holds what they share
@@ -24,6 +25,7 @@ from botengine.dashboard.auth import COOKIE, SESSION_SECONDS, DashboardAuth, Ses
 from botengine.dashboard.broadcasts import BroadcastPages
 from botengine.dashboard.dead_letters import DeadLetterPages
 from botengine.dashboard.editor import Editor
+from botengine.dashboard.handovers import HandoverPages
 from botengine.dashboard.pages import Pages
 from botengine.dashboard.playground import Playground
 from botengine.dashboard.timeline import Timeline
@@ -60,6 +62,7 @@ class Dashboard:
             Editor(self.ui, folder, RulesHistory(storage), traces),
             DeadLetterPages(self.ui, storage, wake_scheduler),
             BroadcastPages(self.ui, storage, wake_scheduler),
+            HandoverPages(self.ui, storage),
             Playground(self.ui, rules),
         ]
 
