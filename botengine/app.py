@@ -28,8 +28,8 @@ from botengine.broadcaster import Broadcaster
 from botengine.config import Settings
 from botengine.dashboard import Dashboard, DashboardAuth, Timeline, TraceStore
 from botengine.errors import StorageError
-from botengine.keywords import Keywords
 from botengine.handover import SentMessages
+from botengine.keywords import Keywords
 from botengine.metrics import Metrics
 from botengine.outbound import http_client
 from botengine.pacing import Pacer, SharedPacer

@@ -15,7 +15,16 @@ from botengine.dashboard.auth import COOKIE, DashboardAuth
 from botengine.testing.engine import RunningEngine, running_engine
 from tests.dashboard.conftest import TOKEN
 
-PAGES = ["/", "/events", "/events/trace%3Aevent%1Fx", "/rules", "/dlq", "/dlq/123-abc", "/playground", "/handovers"]
+PAGES = [
+    "/",
+    "/events",
+    "/events/trace%3Aevent%1Fx",
+    "/rules",
+    "/dlq",
+    "/dlq/123-abc",
+    "/playground",
+    "/handovers",
+]
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 ACTIONS = [
     "/logout",
