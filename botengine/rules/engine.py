@@ -244,9 +244,12 @@ class RuleSet:
             result.note(entry, keep)
             if entry.matched:
                 run_vars = {**get_variables(), **ctx.groups}
-                if rule.state_reads:
+                if rule.state_reads or rule.reads_subscribed:
                     clock.pause()
-                    run_vars.update(await ctx.read_state(rule.state_reads))
+                    if rule.state_reads:
+                        run_vars.update(await ctx.read_state(rule.state_reads))
+                    if rule.reads_subscribed:
+                        run_vars["subscribed"] = await ctx.subscribed()
                     clock.resume()
                 result.matches.append(RuleRun(rule.name, rule.actions, run_vars, rule.retry))
                 if rule.stop:

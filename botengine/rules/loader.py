@@ -34,7 +34,7 @@ from botengine.rules.guard import file_warnings
 from botengine.rules.model import RuleModel, RulesFileModel, TestModel
 from botengine.rules.problems import Problem, did_you_mean
 from botengine.rules.schedule import Timetable, compile_schedule, own_ticks
-from botengine.rules.state_reads import StateReadError, StateReads, strings_reads
+from botengine.rules.state_reads import StateReadError, StateReads, reads_subscribed, strings_reads
 from botengine.rules.triggers import TRIGGERS, Check, CompileContext, TriggerError, not_from_me, type_matcher
 from botengine.rules.triggers.handover import quiet_during_handovers
 from botengine.rules.variables import FIELDS, VARIABLES
@@ -60,6 +60,7 @@ class CompiledRule:
     enabled: bool
     description: str = ""
     state_reads: StateReads = frozenset()  # the state variables its actions' templates read
+    reads_subscribed: bool = False  # its actions' templates read {{ subscribed }} (a store read)
     timetable: Timetable | None = None  # when it runs, for a scheduled rule (`on: schedule`)
     debounce: QuietWindow | None = None  # its own quiet window (`debounce:`; None: the engine's)
 
@@ -302,6 +303,7 @@ class _FileLoader:
                 enabled=model.enabled,
                 description=model.description,
                 state_reads=state_reads,
+                reads_subscribed=reads_subscribed(t for spec in actions for _, t in strings_in(spec.params)),
                 timetable=timetable,
                 debounce=model.debounce,
             )

@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from botengine.errors import ExpressionError, TemplateError
 from botengine.expressions import Expression
 from botengine.state import SCOPE_OF, Scope
-from botengine.templating import field_reads
+from botengine.templating import field_reads, names_used
 
 StateReads = frozenset[tuple[Scope, str]]
+SUBSCRIBED = "subscribed"  # the variable read from the opt-outs, not from the event
 
 NAMED_ONLY = "read state by name: state.order or sender_state.address (not the whole of it)"
 
@@ -66,6 +67,14 @@ def strings_reads(strings: Iterable[str]) -> StateReads:
     for text in strings:
         found |= template_reads(text)
     return frozenset(found)
+
+
+def reads_subscribed(texts: Iterable[str]) -> bool:
+    """True when one of the templates reads `{{ subscribed }}` (one opt-out read when it fires)."""
+    try:
+        return any(SUBSCRIBED in names_used(text) for text in texts)
+    except TemplateError:
+        return False  # the syntax mistake is reported where templates are checked
 
 
 def reads_state(expression: Expression) -> bool:

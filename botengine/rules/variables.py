@@ -51,6 +51,7 @@ VARIABLES: dict[str, str] = {
     "message_ids": "the ids of those messages (a list)",
     "state": "this chat's state variables (set with set: or ask:), by name: state.order",
     "sender_state": "the sender's own state variables (set with scope: sender), by name",
+    "subscribed": "false once the sender opted out (wrote STOP), else true; None when no sender",
 }
 
 # The fields of the variables that are records, so `check` can report `sender.nmae` (did you mean

@@ -14,6 +14,7 @@ compile function with `@register(...)` in the module of its group:
     receipts.py  ack, emoji, removed, media
     hours.py     hours, outside_hours
     state.py     state, expr
+    consent.py   subscribed
     polls.py     poll
     handover.py  handover, human_reply
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 # isort: off
 # importing a group registers its triggers: in this order, which the reference and schema keep
-from botengine.rules.triggers import events, people, text, receipts, hours, state, polls, handover  # noqa: F401
+from botengine.rules.triggers import events, people, text, receipts, hours, state, consent, polls, handover  # noqa: F401
 
 # isort: on
 from botengine.rules.triggers.base import (

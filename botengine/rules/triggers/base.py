@@ -10,6 +10,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from botengine.event_types import Carry
 from botengine.events import EventView
+from botengine.optouts import StoreOptOuts
 from botengine.rules.regex import CompiledRegex
 from botengine.rules.words import fold
 from botengine.state import Scope, read_vars
@@ -33,6 +34,7 @@ class MatchContext:
     groups: dict[str, Any] = field(default_factory=dict)
     state: dict[str, dict[str, Any]] = field(default_factory=lambda: {"state": {}, "sender_state": {}})
     _read: set[tuple[Scope, str]] = field(default_factory=set)  # the state names read so far
+    _subscribed: bool | None = None  # the sender's consent, once read
     _members: dict[tuple[str, str], bool] = field(default_factory=dict)  # (list, jid) read so far
     memo: dict[str, Any] = field(default_factory=dict)  # store reads shared by the event's rules
 
@@ -57,6 +59,18 @@ class MatchContext:
             if found:
                 return True
         return False
+
+    async def subscribed(self) -> bool | None:
+        """Whether the sender has not opted out (STOP); None for an event that names no sender.
+        Read from the store once per event, however many rules ask."""
+        sender = self.view.sender
+        if sender is None or not sender.id:
+            return None
+        if self.storage is None:  # no store, no opt-outs (a check without one)
+            return True
+        if self._subscribed is None:
+            self._subscribed = not await StoreOptOuts(self.storage).has(self.view.session, sender.id)
+        return self._subscribed
 
 
 SyncCheck = Callable[[MatchContext], str | None]

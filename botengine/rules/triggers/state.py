@@ -7,7 +7,7 @@ from typing import Any
 from botengine.errors import ExpressionError
 from botengine.expressions import Expression, compile_expression
 from botengine.jid import JID_KINDS
-from botengine.rules.state_reads import StateReadError, expression_reads
+from botengine.rules.state_reads import SUBSCRIBED, StateReadError, expression_reads
 from botengine.rules.triggers.base import (
     Check,
     CompileContext,
@@ -71,10 +71,12 @@ def _expr(value: str, ctx: CompileContext) -> Check:
         needed = expression_reads(expression)
     except StateReadError as exc:
         raise TriggerError(str(exc), "e.g. expr: state.tries < 3") from exc
-    if needed:  # reading state takes the store: evaluated with the asynchronous checks
+    consent = SUBSCRIBED in expression.names
+    if needed or consent:  # reading state takes the store: evaluated with the asynchronous checks
 
         async def with_state(m: MatchContext) -> str | None:
-            return verdict({**m.variables(), **m.groups, **await m.read_state(needed)})
+            read = {SUBSCRIBED: await m.subscribed()} if consent else {}
+            return verdict({**m.variables(), **m.groups, **await m.read_state(needed), **read})
 
         return Check("expr", run_async=with_state)
     return Check("expr", lambda m: verdict({**m.variables(), **m.groups}))
