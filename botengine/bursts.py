@@ -104,9 +104,11 @@ class Bursts:
 
     async def close(self, job: BurstJob) -> Burst | None:
         """The burst to answer now, or None: re-armed by a later message, or answered already."""
+        if not _answers(await self.get(job.burst), job):
+            return None  # without the lock: a job once re-armed past, or answered, stays so
         async with self._locked(job.slot):
             burst = await self.get(job.burst)
-            if burst is None or burst.done or burst.seq != job.seq:
+            if burst is None or not _answers(burst, job):
                 return None
             if await self.storage.get(_slot_key(job.slot)) == burst.id:
                 await self.storage.delete(_slot_key(job.slot))  # the next message starts a new burst
@@ -150,6 +152,11 @@ class Bursts:
             yield
         finally:
             await self.storage.delete(lock)
+
+
+def _answers(burst: Burst | None, job: BurstJob) -> bool:
+    """Whether `job` is the one to answer `burst`: its latest message's, and not answered yet."""
+    return burst is not None and not burst.done and burst.seq == job.seq
 
 
 def _held(view: EventView) -> HeldMessage:
