@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from botengine.actions.discount import issued_codes
+from botengine.handover import handover_key
 from botengine.inline_tests import run_tests
 from botengine.rules import RuleSet
 from botengine.rules.loader import load
@@ -29,7 +30,7 @@ def _crm_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BOTENGINE_RULE_SECRETS", "CRM_TOKEN")  # as its README says
 
 
-def test_there_are_eight_packs_each_with_a_readme() -> None:
+def test_the_packs_each_with_a_readme() -> None:
     assert PACKS == [
         "analytics",
         "auto-reply",
@@ -39,6 +40,7 @@ def test_there_are_eight_packs_each_with_a_readme() -> None:
         "group-guard",
         "menu-bot",
         "reaction-campaign",
+        "support-desk",
     ]
     assert all((REPO / "examples" / p / "README.md").is_file() for p in PACKS)
 
@@ -161,3 +163,51 @@ def test_campaign_stop_opts_out_and_shop_asks_with_a_poll(tmp_path: Path) -> Non
     assert poll.json["poll"]["options"] == ["High Street", "Station Road", "Online"]
     assert poll.json["chatId"] == "447700900003@c.us"
     assert opted_out
+
+
+def _texts(fake: FakeWawp, chat: str) -> list[str]:
+    return [c.json["message"] for c in fake.calls_to("/v2/send/text") if c.json["chatId"] == chat]
+
+
+def test_menu_bot_2_really_hands_the_chat_to_a_person(tmp_path: Path) -> None:
+    customer, team = "447441429009@c.us", "120363025912345678@g.us"
+    fake = FakeWawp()
+    with fake.serve() as url, _serve_pack(tmp_path, "menu-bot", url) as bot:
+        for n, text in enumerate(["menu", "2", "hello? anyone?", "still there?", "menu"], 1):
+            bot.post(make_event(text=text, sender=customer, name="Alice"))
+            bot.wait_processed(n)
+            if text == "2":
+                assert bot.get(handover_key("default", customer))["why"] == "picked 2 - talk to support"
+        assert bot.get(handover_key("default", customer)) is None  # "menu" gave it back
+    said = _texts(fake, customer)
+    assert [t.split("\n")[0] for t in said] == [
+        "What can we do for you?",
+        "An agent will write to you here shortly. Tell us what happened meanwhile.",
+        "Thanks, an agent has your message and will answer here. Send menu to go back to the bot.",
+        "What can we do for you?",  # "still there?" got nothing: one note an hour, the rest quiet
+    ]
+    assert _texts(fake, team) == ["Alice (+447441429009) wants to talk to support"]
+
+
+def test_support_desk_a_person_takes_over_and_stop_still_works(tmp_path: Path) -> None:
+    customer, team = "447441429009@c.us", "120363025912345678@g.us"
+    fake = FakeWawp()
+    with fake.serve() as url, _serve_pack(tmp_path, "support-desk", url) as bot:
+        fake.echo_to(bot.url + bot.settings.webhook_path)  # the bot's sends come back as own messages
+        bot.post(make_event(text="Can I talk to a person?", sender=customer, name="Alice"))
+        bot.wait_until(lambda: len(fake.calls_to("/v2/send/text")) >= 2, what="the team's note and the reply")
+        bot.wait_processed(3)  # the question and the echoes of the two messages it sent
+        handed = bot.get(handover_key("default", customer))
+        bot.post(make_event("message.any", text="#bot", chat=customer, from_me=True))
+        bot.wait_processed(4)
+        assert bot.get(handover_key("default", customer)) is None
+        bot.post(make_event("message.any", text="Hi Alice, Sam here", chat=customer, from_me=True))
+        bot.wait_processed(5)
+        sam = bot.get(handover_key("default", customer))
+        bot.post(make_event(text="STOP", sender=customer))
+        bot.wait_processed(7)  # STOP and the echo of its confirmation
+    assert handed["why"].startswith("asked for a person")
+    assert sam["why"] == "a colleague answered on the phone"
+    [note] = _texts(fake, team)
+    assert "Alice (+447441429009)" in note and note.endswith("Can I talk to a person?")
+    assert _texts(fake, customer)[-1].startswith("Done: you will get no more messages from us.")
