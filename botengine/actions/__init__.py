@@ -14,6 +14,7 @@ from botengine.actions.base import (
     capabilities_of,
     register,
 )
+from botengine.actions.branches import CHOOSE, IF
 from botengine.actions.broadcast import BROADCAST
 from botengine.actions.consent import OPT_IN, OPT_OUT
 from botengine.actions.conversation import CLEAR, COUNT, LOG, SET
@@ -34,6 +35,7 @@ for _kind in (
     *(REMOVE, WEBHOOK, DISCOUNT, SET, CLEAR, COUNT, LATER, LOG),
     *(ADD_TO, REMOVE_FROM),
     *(HANDOVER, RESUME),
+    *(CHOOSE, IF),
 ):
     register(_kind)
 

@@ -100,7 +100,7 @@ class ActionSpec(BaseModel):
     result_as: str | None = Field(None, alias="as")  # name under which later actions see the result
     uncertain: UncertainPolicy | None = None  # None: the kind's default
     location: str = ""  # "rules/shop.yaml:12", for messages
-    nested: tuple[ActionSpec, ...] = ()  # the actions inside a `later`
+    nested: tuple[ActionSpec, ...] = ()  # the actions inside a `later`, or a branch's ("2.b.j")
 
     @property
     def rules_folder(self) -> Path:
@@ -137,6 +137,11 @@ P = TypeVar("P", bound=Params)
 
 Run = Callable[[P, ActionContext], Awaitable[JSONDict]]
 Preview = Callable[[P, ActionContext], JSONDict]
+NextActions = Callable[[ActionSpec, Any, list[ActionSpec], dict[str, Any]], list[ActionSpec]]
+"""What runs after an action, given its spec, its result, the rest of the plan and the results so
+far (which it may add to: a branch's regex groups)."""
+Branches = Callable[[Any], list[tuple[tuple[Any, ...] | None, tuple[Any, ...]]]]
+"""Where a kind's branches are written in its parameters: (condition path, actions path) each."""
 StaticCheck = Callable[[P, Path], list[tuple[str, str]]]
 """Load-time checks beyond the schema: (message, hint) per problem; gets the rules file's folder."""
 
@@ -187,6 +192,19 @@ class ActionKind(Generic[P]):
     `item_params`: parameters left as written when the action renders, because the action renders
     them once per item it works through (each recipient of a `broadcast`), where templates also
     see the variables `item_vars` (`{{ person.name }}`).
+    `siblings`: keys written beside the action word that are parameters too (`if:` with `then:`
+    and `else:`); the word's own value fills `shorthand`.
+    `holds`: parameters holding actions or conditions (branches): left as written when the action
+    renders, and checked as actions and triggers at load time (rules/branches.py).
+    `branches(params)`: where each branch's condition (None: none) and actions are written, in
+    branch order: the loader checks them and indexes their actions "i.b.j".
+    `reads_only`: it changes nothing (it decides, like `choose`), so dry runs run it for real.
+    `rehearse`: what it does in a dry run whose store is a scratch store (inline tests with
+    `steps:`): its effect on botengine's own store only (state, a pending question), never a send.
+    `next_actions(spec, result, rest, results)`: the actions to run after it instead of `rest` (the rest of
+    the plan): a branch puts its chosen actions in front, a question ends the run (the rest waits
+    in the store for the answer). Called with the result of a run or the ledger's, so a retry or
+    a redelivery goes down the branch chosen the first time.
 
     Generic over its parameter model, so mypy checks `run`, `preview`… against `params`.
     """
@@ -213,12 +231,24 @@ class ActionKind(Generic[P]):
     capability_params: Mapping[str, Capability] = field(default_factory=dict)
     item_params: tuple[str, ...] = ()
     item_vars: tuple[str, ...] = ()
+    siblings: tuple[str, ...] = ()
+    holds: tuple[str, ...] = ()
+    branches: Branches | None = None
+    reads_only: bool = False
+    rehearse: Run[P] | None = None
+    next_actions: NextActions | None = None
 
     def expand(self, raw: Any) -> Any:
         """A bare value as the mapping it stands for."""
         if self.shorthand is not None and not isinstance(raw, dict):
             return {self.shorthand: raw}
         return {} if raw is None else raw
+
+    def params_of(self, item: Mapping[str, Any]) -> Any:
+        """The parameters of an action item as written (`siblings` gathered beside the word)."""
+        if not self.siblings:
+            return self.expand(item[self.name])
+        return {self.shorthand: item[self.name], **{k: item[k] for k in self.siblings if k in item}}
 
     def capabilities_for(self, params: Any) -> frozenset[Capability]:
         """What this action asks of the engine, given its parameters as written."""

@@ -90,6 +90,7 @@ class Executor:
         services: Services,
         *,
         dry_run: bool = False,
+        scratch: bool = False,
         pacer: Pacing | None = None,
         default_retry: RetryPolicy = DEFAULT_RETRY,
         ledger_ttl: float = 30 * 86400.0,
@@ -98,6 +99,7 @@ class Executor:
         self.services = services
         self.storage = services.storage
         self.dry_run = dry_run
+        self.scratch = scratch  # a dry run on a store of its own: kinds rehearse their store writes
         self.pacer: Pacing = pacer or Pacer(0)
         self.default_retry = default_retry
         metrics = services.metrics
@@ -113,12 +115,19 @@ class Executor:
     async def run_plan(self, view: EventView, plan: RunPlan) -> list[ActionOutcome]:
         """Every action of `plan` in order, up to the first that does not let the rest go on."""
         outcomes = []
-        for spec in plan.actions:
+        position = 0
+        while position < len(plan.actions):
+            spec = plan.actions[position]
             outcome = await self._one(view, plan, spec)
             outcomes.append(outcome)
             self._count(outcome)
             if outcome.status not in _CONTINUES:
                 break
+            position += 1
+            kind = ACTIONS.get(spec.kind)
+            if kind is not None and kind.next_actions is not None:  # a branch, a question
+                rest = plan.actions[position:]
+                plan.actions[position:] = kind.next_actions(spec, outcome.result, rest, plan.results)
         return outcomes
 
     # -- the chain ------------------------------------------------------------------------------
@@ -126,7 +135,7 @@ class Executor:
     async def _one(self, view: EventView, plan: RunPlan, spec: ActionSpec) -> ActionOutcome:
         attempt = Attempt.of(self.services, view, plan, spec)
         if self.dry_run:
-            return self._dry(attempt)
+            return await self._dry(attempt)
         try:
             return await self._guarded(attempt)
         except UncertainError as exc:
@@ -238,7 +247,7 @@ class Executor:
         self._keep(a.plan, a.spec, entry.result)
         if entry.uncertain:
             return a.outcome("uncertain", f"{entry.uncertain}; counted as done (uncertain: skip)")
-        return a.outcome("skipped", "done before (idempotency ledger)")
+        return a.outcome("skipped", "done before (idempotency ledger)", entry.result)
 
     def _opted_out(self, a: Attempt, exc: OptedOut) -> ActionOutcome:
         """A send to someone who opted out: skipped, counted, the rest of the rule goes on."""
@@ -255,24 +264,36 @@ class Executor:
         await self._reschedule(a.plan, a.spec, a.timeout + HELD_MARGIN, "held")
         return a.outcome("deferred", "being run elsewhere; will check again")
 
-    def _dry(self, a: Attempt) -> ActionOutcome:
-        """Render and describe the action, do nothing; pretend results so later templates render."""
+    async def _dry(self, a: Attempt) -> ActionOutcome:
+        """Render and describe the action, do nothing; pretend results so later templates render.
+
+        A kind that only reads (a branch deciding) runs for real; on a scratch store, a kind's
+        rehearsal does its writes to that store (a pending question, state), never a send.
+        """
         kind = ACTIONS[a.spec.kind]
         plan = a.plan
         try:
             rendered = render_action(a.spec, {**plan.variables, **plan.results}, self.services.env)
             preview = kind.preview(rendered.params, a.ctx)
+            if kind.reads_only:
+                result = await kind.run(rendered.params, a.ctx)
+            elif self.scratch and kind.rehearse is not None:
+                result = await kind.rehearse(rendered.params, a.ctx)
+            else:
+                result = kind.dry_result(rendered.params, a.ctx) if kind.dry_result else {}
         except ActionError as exc:
             return a.outcome("failed", str(exc))
         a.rendered = rendered
+        if kind.reads_only and isinstance(result, dict):
+            preview = {**preview, **result}  # what it decided, and why
         preview = redact(preview, rendered.secrets)
-        self._keep(plan, a.spec, kind.dry_result(rendered.params, a.ctx) if kind.dry_result else {})
+        self._keep(plan, a.spec, result)
         log.info(
             "dry run: would %s",
             a.spec.kind,
             extra={"fields": {"rule": plan.rule, "event_id": plan.event_id, "action": preview}},
         )
-        return dataclasses.replace(a.outcome("dry-run"), preview=preview)
+        return dataclasses.replace(a.outcome("dry-run", result=result), preview=preview)
 
     @staticmethod
     def _keep(plan: RunPlan, spec: ActionSpec, result: Any) -> None:

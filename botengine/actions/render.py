@@ -56,7 +56,7 @@ def render_action(
                 raise PermanentError(f"{spec.kind}{_where(spec)}: {'; '.join(map(str, problems))}")
             given = secrets.lookup(names, env)
         variables = {**variables, "secrets": given}
-    as_written = {kind.nested, *kind.item_params} - {None}
+    as_written = {kind.nested, *kind.item_params, *kind.holds} - {None}
     if isinstance(raw, dict) and any(k in raw for k in (*as_written, *kind.url_params)):
         outer = {k: v for k, v in raw.items() if k not in as_written and k not in kind.url_params}
         rendered = _render(outer, variables, spec)

@@ -11,7 +11,7 @@ the rule. Problems go to the file through a `Where` (where.py); nothing here rai
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, get_args
@@ -20,11 +20,12 @@ from pydantic import ValidationError
 
 from botengine import secrets, urls
 from botengine.actions import ACTIONS, ActionSpec
-from botengine.actions.base import UncertainPolicy
+from botengine.actions.base import ActionKind, UncertainPolicy
 from botengine.durations import parse_duration
 from botengine.errors import TemplateError
 from botengine.retry import RetryPolicy
 from botengine.rules import reachability
+from botengine.rules.branches import Conditions, check_branches
 from botengine.rules.model import ACTION_OPTIONS
 from botengine.rules.problems import did_you_mean
 from botengine.rules.variables import FIELDS, VARIABLES
@@ -55,8 +56,9 @@ class Names:
 class ActionChecker:
     """Checks the actions of the rules of one file (`env`: where secrets will be read)."""
 
-    def __init__(self, env: Mapping[str, str]) -> None:
+    def __init__(self, env: Mapping[str, str], conditions: Conditions | None = None) -> None:
         self.env = env
+        self.conditions = conditions  # compiles a branch's triggers (the loader's; none: not checked)
 
     def actions(
         self, where: Where, items: list[Any], names: Names, index_prefix: str = ""
@@ -86,6 +88,10 @@ class ActionChecker:
             )
             return None
         kinds = [k for k in item if k not in ACTION_OPTIONS]
+        for word in kinds:  # `if:` with `then:` and `else:` beside it is one action
+            if word in ACTIONS and ACTIONS[word].siblings:
+                kinds = [k for k in kinds if k not in ACTIONS[word].siblings]
+                break
         if len(kinds) != 1:
             what = "no action" if not kinds else f"several actions ({', '.join(map(str, kinds))})"
             where.report(f"{what} in one item", "write one action per `-` item")
@@ -98,11 +104,13 @@ class ActionChecker:
         options = self.options(where, item)
         if options is None:
             return None
-        params = kind.expand(item[name])
+        params = kind.params_of(item)
         nested: tuple[ActionSpec, ...] = ()
         if kind.nested and isinstance(params, dict) and isinstance(params.get(kind.nested), list):
             inside = where.child(name, kind.nested)
             nested = tuple(self.actions(inside, params[kind.nested], names.nested(), f"{index}."))
+        elif kind.branches is not None:
+            nested = check_branches(self, where, kind, params, names, index)
         if not self.params_valid(where, name, params) or not self.templates_valid(where, name, params, names):
             return None
         if not self.static_checks(where, name, params):
@@ -154,10 +162,10 @@ class ActionChecker:
             kind.params.model_validate(params)
         except ValidationError as exc:
             real = [e for e in exc.errors(include_url=False) if not _is_template_value(e.get("input"))]
-            mapping = isinstance(where.value(name), dict)
-            base = where.child(name) if mapping else where
+            mapping = isinstance(where.value(name), dict) or bool(kind.siblings)
+            base = where if kind.siblings else where.child(name) if mapping else where
             for err in real:
-                loc = tuple(err["loc"]) if mapping else ()
+                loc = item_loc(kind, tuple(err["loc"])) if mapping else ()
                 if err["type"] == "extra_forbidden":
                     field_name = str(loc[-1]) if loc else ""
                     written = [f.alias or n for n, f in kind.params.model_fields.items()]  # `for`, not `for_`
@@ -184,8 +192,8 @@ class ActionChecker:
         return not found
 
     def secrets_valid(self, where: Where, name: str, params: Any) -> bool:
-        nested = ACTIONS[name].nested
-        own = {k: v for k, v in params.items() if k != nested} if isinstance(params, dict) else params
+        skip = {ACTIONS[name].nested, *ACTIONS[name].holds}
+        own = {k: v for k, v in params.items() if k not in skip} if isinstance(params, dict) else params
         names = secrets.referenced(own)
         if names and not ACTIONS[name].uses_secrets:
             where.report(
@@ -207,10 +215,11 @@ class ActionChecker:
         known = names.known | {"secrets"} if ACTIONS[name].uses_secrets else names.known
         known = known | set(ACTIONS[name].item_vars)  # {{ person.name }} in a broadcast's text
         ok = True
-        nested = ACTIONS[name].nested
+        kind = ACTIONS[name]
+        skip = {n for n in (kind.nested, *kind.holds) if n}
         mapping = isinstance(where.value(name), dict)
-        for loc, text in strings_in(params, skip=nested):
-            at = (name, *loc) if mapping else (name,)
+        for loc, text in strings_in(params, skip=skip):
+            at = item_loc(kind, loc) if kind.siblings else (name, *loc) if mapping else (name,)
             try:
                 used = names_used(text)
             except TemplateError as exc:
@@ -248,15 +257,20 @@ def _is_template_value(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
+def item_loc(kind: ActionKind[Any], loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A place in the parameters of a kind written with siblings, as a place in the item."""
+    return (kind.name, *loc[1:]) if loc and loc[0] == kind.shorthand else loc
+
+
 def strings_in(
-    value: Any, loc: tuple[Any, ...] = (), skip: str | None = None
+    value: Any, loc: tuple[Any, ...] = (), skip: Collection[str] = ()
 ) -> Iterable[tuple[tuple[Any, ...], str]]:
-    """Every string inside `value` with its path (the nested-actions parameter skipped)."""
+    """Every string inside `value` with its path (the parameters holding actions skipped)."""
     if isinstance(value, str):
         yield loc, value
     elif isinstance(value, dict):
         for k, v in value.items():
-            if not (loc == () and k == skip):
+            if not (loc == () and k in skip):
                 yield from strings_in(v, (*loc, k))
     elif isinstance(value, list):
         for i, v in enumerate(value):

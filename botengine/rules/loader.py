@@ -30,6 +30,7 @@ from botengine.quiet import QuietWindow, quiet_problem
 from botengine.retry import RetryPolicy
 from botengine.rules import reachability
 from botengine.rules.action_checks import LIMITS_HINT, ActionChecker, Names, strings_in
+from botengine.rules.branches import remember
 from botengine.rules.guard import file_warnings
 from botengine.rules.model import RuleModel, RulesFileModel, TestModel
 from botengine.rules.problems import Problem, did_you_mean
@@ -213,7 +214,7 @@ class _FileLoader:
         self.path, self.text, self.lists, self.seen, self.out = path, text, lists, seen, out
         self.stored = stored
         self.file = RulesFile(path, out.problems)
-        self.checker = ActionChecker(env)
+        self.checker = ActionChecker(env, self.condition)
 
     # -- the file -------------------------------------------------------------------------------
 
@@ -273,7 +274,7 @@ class _FileLoader:
         errors_before = len(self.out.errors)
         on = tuple(model.on) if isinstance(model.on, list) else (model.on,)
         on, timetable = self.schedule(rule, model, on)
-        checks, groups = self.triggers(rule, model.if_)
+        checks, groups = self.triggers(rule.child("if"), model.if_)
         if timetable is not None:
             checks = (own_ticks(model.name), *checks)
         # a regex group or a result named like a variable hides it
@@ -337,13 +338,35 @@ class _FileLoader:
             rule.report(f"schedule: {exc.message}", exc.hint, at=("schedule",))
             return (TICK_EVENT,), None
 
-    def triggers(self, rule: Where, written: dict[str, Any]) -> tuple[tuple[Check, ...], set[str]]:
+    def condition(self, where: Where, written: Mapping[str, Any], known: set[str]) -> set[str] | None:
+        """A branch's condition (rules/branches.py): compiled and kept, or its mistakes reported.
+
+        `known`: the names the rule gave before it (results), which its `expr:` may read."""
+        errors_before = len(self.out.errors)
+        checks, groups = self.triggers(where, written, own_messages=False, known=known)
+        if len(self.out.errors) > errors_before:
+            return None
+        remember(written, checks)
+        return groups
+
+    def triggers(
+        self,
+        at: Where,
+        written: Mapping[str, Any],
+        *,
+        own_messages: bool = True,
+        known: set[str] | None = None,
+    ) -> tuple[tuple[Check, ...], set[str]]:
+        """The checks of the triggers written at `at` (a rule's `if:`), with their regex groups.
+
+        `own_messages`: a rule ignores the bot's own messages unless it says `from_me:`; a branch
+        inside a rule that fired does not add that again."""
         ctx = CompileContext(self.lists, stored=self.stored)
         sync: list[Check] = []
         deferred: list[Check] = []
         groups: set[str] = set()
         for name, value in written.items():
-            where = rule.child("if", name)
+            where = at.child(name)
             kind = TRIGGERS.get(name)
             if kind is None or name == "on":
                 hint = (
@@ -370,10 +393,10 @@ class _FileLoader:
             if check.regex is not None:
                 groups |= check.regex.group_names()
             (deferred if check.run_async else sync).append(check)
-        if "from_me" not in written and written.get("human_reply") is not True:
+        if "from_me" not in written and written.get("human_reply") is not True and own_messages:
             sync.insert(0, Check("from_me", not_from_me))
         if "expr" in written and isinstance(written["expr"], str):
-            self.expression_names(rule.child("if", "expr"), written["expr"], groups)
+            self.expression_names(at.child("expr"), written["expr"], groups | (known or set()))
         return tuple(sync + deferred), groups
 
     def expression_names(self, where: Where, source: str, groups: set[str]) -> None:

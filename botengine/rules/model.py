@@ -89,9 +89,18 @@ def schema_model() -> type[BaseModel]:
     items: list[Any] = []
     for name, action in ACTIONS.items():
         params: Any = action.params
-        if action.shorthand:
+        beside: dict[str, Any] = {}
+        if action.siblings and action.shorthand:  # `if:` with `then:` and `else:` beside it
+            model_fields = {f.alias or n: f for n, f in action.params.model_fields.items()}
+            params = model_fields[action.shorthand].annotation
+            for sibling in action.siblings:
+                given = model_fields[sibling]
+                required = given.is_required()
+                beside[sibling] = (given.annotation if required else given.annotation | None, given)
+        elif action.shorthand:
             params = params | str
         fields: dict[str, Any] = {
+            **beside,
             name: (params, Field(description=action.summary)),
             "retry": (RetryPolicy | None, None),
             "timeout": (Duration | None, None),

@@ -38,6 +38,11 @@ class MatchContext:
     _members: dict[tuple[str, str], bool] = field(default_factory=dict)  # (list, jid) read so far
     memo: dict[str, Any] = field(default_factory=dict)  # store reads shared by the event's rules
 
+    def know_state(self, scope: Scope, values: Mapping[str, Any]) -> None:
+        """State the run already holds (read or written by its rule): not read from the store."""
+        self.state["state" if scope == "chat" else "sender_state"].update(values)
+        self._read |= {(scope, name) for name in values}
+
     async def read_state(self, needed: frozenset[tuple[Scope, str]]) -> dict[str, dict[str, Any]]:
         """`state` and `sender_state` holding (at least) `needed`: each name read once per event."""
         missing = needed - self._read

@@ -19,7 +19,7 @@ from botengine.rules.triggers.base import (
 from botengine.rules.triggers.values import (
     StateMatch,
 )
-from botengine.state import Scope, get_var
+from botengine.state import VARIABLE_OF, Scope
 
 
 @register(
@@ -39,12 +39,15 @@ def _state(value: StateMatch, ctx: CompileContext) -> Check:
     if not wanted:
         raise TriggerError("no state variable to compare", "write e.g. state: {menu: main}")
 
+    needed = frozenset((scope, var) for var in wanted)
+
     async def check(m: MatchContext) -> str | None:
         if m.storage is None:
             return "no storage to read state from"
-        owner = m.view.chat.id if scope == "chat" else (m.view.sender.id if m.view.sender else "")
+        # through the event's reads: once per event, and what a rule wrote when in a branch
+        values = (await m.read_state(needed))[VARIABLE_OF[scope]]
         for var, expected in wanted.items():
-            got = await get_var(m.storage, m.view.session, scope, owner, var)
+            got = values.get(var)
             ok = got in expected if isinstance(expected, list) else got == expected
             if not ok:
                 return f"state {var} is {got!r}, rule wants {expected!r}"
