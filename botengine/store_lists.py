@@ -78,6 +78,12 @@ class Member:
     note: str = ""
     until: float | None = None
 
+    @property
+    def shown(self) -> str:
+        """How a person reads it: a contact's phone number (`+447700900123`), else the JID."""
+        user, _, suffix = self.jid.partition("@")
+        return f"+{user}" if suffix in ("c.us", "s.whatsapp.net") and user.isdigit() else self.jid
+
     def encode(self) -> dict[str, JSON]:
         return {"v": RECORD_VERSION, "at": self.at, "by": self.by, "note": self.note, "until": self.until}
 
@@ -156,3 +162,14 @@ def _named(value: Any) -> Iterator[str]:
                     yield name
             else:
                 yield from _named(inner)
+
+
+def kept_names(specs: Iterable[Any]) -> frozenset[str]:
+    """The lists the actions of a loaded rule set write (ActionSpecs, nested ones included)."""
+    names: set[str] = set()
+    for spec in specs:
+        params = spec.params if isinstance(spec.params, dict) else {}
+        if spec.kind in ACTIONS and isinstance(params.get("list"), str):
+            names.add(params["list"])
+        names |= kept_names(spec.nested)
+    return frozenset(n for n in names if _NAME.fullmatch(n))

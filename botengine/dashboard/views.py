@@ -3,6 +3,7 @@
     overview · events (table, one event's trace) · rules (pause) · editor (files, versions)
     · dead letters (table, one entry, replay/drop) · broadcasts (progress, pause/resume/cancel)
     · chats with a person (resume)
+    · lists the rules keep (members, add/remove)
     · playground · time zone · log in/out
 
 Each group of pages is its own module and gets what it needs here; ui.py holds what they share
@@ -26,6 +27,7 @@ from botengine.dashboard.broadcasts import BroadcastPages
 from botengine.dashboard.dead_letters import DeadLetterPages
 from botengine.dashboard.editor import Editor
 from botengine.dashboard.handovers import HandoverPages
+from botengine.dashboard.lists import ListPages
 from botengine.dashboard.pages import Pages
 from botengine.dashboard.playground import Playground
 from botengine.dashboard.timeline import Timeline
@@ -63,6 +65,7 @@ class Dashboard:
             DeadLetterPages(self.ui, storage, wake_scheduler),
             BroadcastPages(self.ui, storage, wake_scheduler),
             HandoverPages(self.ui, storage),
+            ListPages(self.ui, storage, rules),
             Playground(self.ui, rules),
         ]
 
