@@ -13,9 +13,9 @@ What it decides (docs/rules.md says it in plain words):
 - Only incoming messages wait (`message`, `message.any` not from me). Reactions, receipts, group
   events, own messages: every rule sees them at once, with or without a window.
 - In a group, each person's messages are a burst of their own.
-- A rule answering at once with `stop: true` keeps that message out of the bursts (a STOP keyword
-  is not answered twice). `stop:` and `cooldown:` of the windowed rules apply when the burst is
-  answered: a burst is one event to them.
+- A rule answering at once with `stop: true`, or the built-in STOP/START (keywords.py), keeps
+  that message out of the bursts: it is not answered twice. `stop:` and `cooldown:` of the
+  windowed rules apply when the burst is answered: a burst is one event to them.
 - The burst is answered by the rules as they are when its window ends.
 - A dry run holds nothing: the windowed rules answer the message as if it were the whole burst,
   and the trace says what would have waited.
@@ -155,8 +155,9 @@ def burst_event(burst: Burst) -> tuple[EventView, bytes]:
 
 
 def stopped(matched: Sequence[str], rules: RuleSet) -> bool:
-    """Whether a rule that answered at once has `stop: true` (the message then waits for no window)."""
-    return any(rule is not None and rule.stop for rule in map(rules.rule, matched))
+    """Whether a rule that answered at once has `stop: true`, or a built-in answered (STOP, START):
+    the message then waits for no window."""
+    return any(rule is None or rule.stop for rule in map(rules.rule, matched))
 
 
 def _held(rule: CompiledRule, reason: str) -> TraceEntry:

@@ -186,3 +186,12 @@ def test_the_dashboard_shows_held_messages_as_held_not_lost(engine: EngineFactor
         answered = client.get("/events", params={"q": "burst-"}).text.split('<tr class="event">')[1:]
     assert len(rows) == 1 and "held for a quiet window" in rows[0] and "failed" not in rows[0]
     assert len(answered) == 1 and "where is my order?" in answered[0] and "done" in answered[0]
+
+
+def test_stop_is_answered_at_once_and_joins_no_burst(engine: EngineFactory, fake: FakeWawp) -> None:
+    with engine(BURST_RULES) as bot:
+        post_all(bot, [make_event(text="hello"), make_event(text="STOP")])
+        bot.wait_processed(2)
+        held = bot.wait_until(lambda: traces_with_a_burst(bot), what="the burst answered")
+    [answer] = [t for _, t in held if isinstance(t, dict) and str(t.get("event_id")).startswith("burst-")]
+    assert answer["text"] == "hello", "STOP did not join the burst"
