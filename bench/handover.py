@@ -1,0 +1,183 @@
+"""What human handover costs an ordinary message event: CPU µs and store round trips, in one run.
+
+    .venv/bin/python bench/handover.py [--events 3000] [--redis redis://127.0.0.1:6379/15]
+
+The same ordinary rule (`set` a state variable from the text: no network) runs through the real
+RuleProcessor and Executor on the embedded store (and on Redis with --redis, in a namespace of its
+own, deleted afterwards), for customer messages in chats no person has:
+
+    without     the rule alone: a set without handovers gets no check at all
+    with        the rule beside a `human_reply` → `handover` rule and a `#bot` → `resume` rule:
+                every rule gets the implicit `handover: false` (one store read per event, shared
+                by all its rules)
+    held        as `with`, each chat with a person: the rule is held back (no action runs)
+
+and two costs outside the customer's events: an own message (the bot's echo, told from a
+person's by its recorded id), and recording one of the bot's sends (before and after the request).
+Ratios are against `without` in the same run.
+
+`measure(...)` is the function a caller (bench/conversation.py) can use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import secrets
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from debounce import Counting  # bench/debounce.py
+
+from botengine.actions import Services
+from botengine.actions.executor import Executor
+from botengine.handover import Handovers, SentMessages
+from botengine.processing import RuleProcessor
+from botengine.rules.engine import RuleSet
+from botengine.sample_events import make_event
+from botengine.storage import Incoming, Storage
+from botengine.storage.disk import DiskStorage
+
+logging.disable(logging.CRITICAL)
+
+ORDINARY = """
+rules:
+  - name: remember
+    do:
+      - set: {var: said, value: "{{ text }}"}
+"""
+HANDING = (
+    ORDINARY
+    + """
+  - name: back to the bot
+    on: message.any
+    if: {from_me: true, equals: "#bot"}
+    do: [{resume: {}}]
+    stop: true
+  - name: a person answered
+    on: message.any
+    if: {human_reply: true}
+    do: [{handover: {for: 12h}}]
+"""
+)
+
+
+@dataclass
+class Cost:
+    us: float  # CPU µs per event (or per send)
+    trips: float  # store round trips per event (or per send)
+
+
+def _events(kind: str, count: int, tag: str) -> list[Incoming]:
+    found = []
+    for n in range(count):
+        chat = f"4470{n:08d}@c.us"
+        own = kind == "message.any"
+        envelope = make_event(kind, text=f"message {n}", sender=chat, from_me=own)
+        if own:
+            envelope["payload"]["id"] = f"true_{chat}_{tag}{n:012d}"
+        found.append(
+            Incoming(
+                "default", f"e{n}-{secrets.token_hex(4)}", kind, chat, json.dumps(envelope).encode(), 0.0
+            )
+        )
+    return found
+
+
+async def _events_cost(store: Storage, rules_dir: Path, text: str, events: list[Incoming]) -> Cost:
+    (rules_dir / "rules.yaml").write_text(text)
+    rules = RuleSet.load([rules_dir])
+    counting: Any = Counting(store)
+    processor = RuleProcessor(lambda: rules, counting, Executor(Services(storage=counting)))
+    started = time.process_time()
+    for event in events:
+        await processor(event)
+    spent = time.process_time() - started
+    return Cost(spent / len(events) * 1e6, sum(counting.calls.values()) / len(events))
+
+
+async def _sends_cost(store: Storage, count: int, tag: str) -> Cost:
+    counting: Any = Counting(store)
+    sent = SentMessages(counting)
+    started = time.process_time()
+    for n in range(count):
+        chat = f"4470{n:08d}@c.us"
+        await sent.sending("default", chat, {"chatId": chat, "message": f"Hi {n}"})
+        await sent.sent("default", chat, {"id": f"true_{chat}_{tag}{n:012d}"})
+    spent = time.process_time() - started
+    return Cost(spent / count * 1e6, sum(counting.calls.values()) / count)
+
+
+async def _measure_on(store: Storage, folder: Path, events: int) -> dict[str, Cost]:
+    costs: dict[str, Cost] = {}
+    for round_ in range(2):  # the second round is kept: the first warms imports and caches
+        tag = f"R{round_}"
+        for name, text in (("without", ORDINARY), ("with", HANDING)):
+            rules_dir = folder / f"{name}-{round_}"
+            rules_dir.mkdir(parents=True)
+            costs[name] = await _events_cost(store, rules_dir, text, _events("message", events, tag))
+        costs["bot send recorded"] = await _sends_cost(store, events, tag)
+        rules_dir = folder / f"echo-{round_}"
+        rules_dir.mkdir(parents=True)
+        costs["own message (echo)"] = await _events_cost(
+            store, rules_dir, HANDING, _events("message.any", events, tag)
+        )
+        for n in range(events):
+            await Handovers(store).start("default", f"4470{n:08d}@c.us", 3600)
+        rules_dir = folder / f"held-{round_}"
+        rules_dir.mkdir(parents=True)
+        costs["held"] = await _events_cost(store, rules_dir, HANDING, _events("message", events, tag))
+        for n in range(events):
+            await Handovers(store).end("default", f"4470{n:08d}@c.us")
+    return costs
+
+
+async def measure(events: int = 3000, redis_url: str | None = None) -> dict[str, dict[str, Cost]]:
+    """{"disk": {"without": Cost, "with": …, "held": …, "own message (echo)": …, "bot send recorded": …}}"""
+    found: dict[str, dict[str, Cost]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        store = DiskStorage(Path(tmp) / "data", sync="normal")
+        try:
+            found["disk"] = await _measure_on(store, Path(tmp) / "disk", events)
+        finally:
+            await store.close()
+        if redis_url:
+            found["redis"] = await _redis(redis_url, Path(tmp) / "redis", events)
+    return found
+
+
+async def _redis(url: str, folder: Path, events: int) -> dict[str, Cost]:
+    from botengine.storage.redis import RedisStorage
+
+    store = RedisStorage(url, namespace=f"bench-handover-{secrets.token_hex(4)}")
+    try:
+        return await _measure_on(store, folder, events)
+    finally:
+        client = store._client
+        names = [name async for name in client.scan_iter(match=store.keys.pattern(), count=1000)]
+        for start in range(0, len(names), 500):
+            await client.delete(*names[start : start + 500])
+        await store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=3000)
+    parser.add_argument("--redis", default=None, help="also on this Redis (a namespace of its own)")
+    args = parser.parse_args()
+    found = asyncio.run(measure(args.events, args.redis))
+    print(f"{args.events} events; CPU µs and store round trips per event (per send for the last line)")
+    for backend, costs in found.items():
+        base = costs["without"]
+        for name, cost in costs.items():
+            ratio = f"×{cost.us / base.us:.2f} CPU, {cost.trips - base.trips:+.1f} round trips vs without"
+            print(f"{backend:5} {name:20} {cost.us:8.1f} µs  {cost.trips:4.1f} round trips  ({ratio})")
+
+
+if __name__ == "__main__":
+    main()
