@@ -48,6 +48,7 @@ from botengine.actions.base import (
     SkipRule,
 )
 from botengine.actions.consent import OptedOut, refusal
+from botengine.actions.human import lead_time
 from botengine.actions.ledger import Ledger
 from botengine.actions.plan import ActionOutcome, RunPlan
 from botengine.actions.render import Rendered, render_action
@@ -220,11 +221,12 @@ class Executor:
         return result
 
     async def _timed(self, a: Attempt, kind: ActionKind[Any], rendered: Rendered) -> Any:
+        timeout = a.timeout + lead_time(rendered.params)  # a `typing:` or `delay:` is not a slow answer
         try:
-            async with asyncio.timeout(a.timeout):
+            async with asyncio.timeout(timeout):
                 return await kind.run(rendered.params, a.ctx)
         except TimeoutError:
-            waited = format_duration(a.timeout)
+            waited = format_duration(timeout)
             raise UncertainError(f"no answer within {waited}; it may have been done") from None
         except StorageError as exc:  # a blip of the store (Redis restarting): worth a retry
             raise RetryableError(f"the store failed: {exc}") from exc

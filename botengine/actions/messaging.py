@@ -5,7 +5,9 @@ from __future__ import annotations
 from pydantic import Field
 
 from botengine.actions.base import ActionContext, ActionKind, Params
+from botengine.actions.human import HumanTouch, before_sending, delay_field, shown, typing_field
 from botengine.actions.outgoing import wawp_of
+from botengine.durations import Duration
 from botengine.errors import PermanentError
 from botengine.types import JSONDict
 from botengine.wawp import MAX_TEXT
@@ -19,9 +21,11 @@ def _check_length(text: str) -> None:
         )
 
 
-class ReplyParams(Params):
+class ReplyParams(HumanTouch):
     text: str = Field(min_length=1, description="the message (a template)")
     quote: bool = Field(False, description="quote the message that triggered the rule")
+    typing: Duration | None = typing_field()
+    delay: str | None = delay_field()
 
 
 async def run_reply(params: ReplyParams, ctx: ActionContext) -> JSONDict:
@@ -30,12 +34,14 @@ async def run_reply(params: ReplyParams, ctx: ActionContext) -> JSONDict:
     if not event.reply_chat:
         raise PermanentError(f"event type {event.type!r} has no chat to reply to")
     reply_to = event.message_id if params.quote else None
+    wawp = wawp_of(ctx)
     # a reply to a Status post goes to its poster, not to status@broadcast (see EventView.reply_chat)
-    return await wawp_of(ctx).send_text(event.session, event.reply_chat, params.text, reply_to=reply_to)
+    await before_sending(params, wawp, event.session, event.reply_chat)
+    return await wawp.send_text(event.session, event.reply_chat, params.text, reply_to=reply_to)
 
 
 def preview_reply(params: ReplyParams, ctx: ActionContext) -> JSONDict:
-    return {"to": ctx.event.reply_chat, "text": params.text, "quote": params.quote}
+    return {"to": ctx.event.reply_chat, "text": params.text, "quote": params.quote, **shown(params)}
 
 
 REPLY = ActionKind(
@@ -54,20 +60,24 @@ REPLY = ActionKind(
 )
 
 
-class SendParams(Params):
+class SendParams(HumanTouch):
     to: str = Field(min_length=1, description="full JID of the chat to write to (a template)")
     text: str = Field(min_length=1, description="the message (a template)")
+    typing: Duration | None = typing_field()
+    delay: str | None = delay_field()
 
 
 async def run_send(params: SendParams, ctx: ActionContext) -> JSONDict:
     _check_length(params.text)
     if "@" not in params.to:
         raise PermanentError(f"'{params.to}' is not a full JID (like 447441429009@c.us or …@g.us)")
-    return await wawp_of(ctx).send_text(ctx.event.session, params.to, params.text)
+    wawp = wawp_of(ctx)
+    await before_sending(params, wawp, ctx.event.session, params.to)
+    return await wawp.send_text(ctx.event.session, params.to, params.text)
 
 
 def preview_send(params: SendParams, ctx: ActionContext) -> JSONDict:
-    return {"to": params.to, "text": params.text}
+    return {"to": params.to, "text": params.text, **shown(params)}
 
 
 SEND = ActionKind(

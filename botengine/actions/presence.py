@@ -9,18 +9,16 @@ Neither is a message, so neither counts against the number's send rate.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Literal
 
 from pydantic import Field, field_validator
 
 from botengine.actions.base import ActionContext, ActionKind, Params
+from botengine.actions.human import MAX_TYPING, show_typing
 from botengine.actions.outgoing import wawp_of
 from botengine.durations import Duration, format_duration
 from botengine.errors import PermanentError
 from botengine.types import JSONDict
-
-MAX_TYPING = 30.0  # WhatsApp drops the indicator after ~20 s anyway; longer holds the chat for nothing
 
 
 def _chat_of(ctx: ActionContext, what: str) -> str:
@@ -78,12 +76,7 @@ class TypingParams(Params):
 
 async def run_typing(params: TypingParams, ctx: ActionContext) -> JSONDict:
     chat = _chat_of(ctx, "show typing")
-    wawp = wawp_of(ctx)
-    await wawp.start_typing(ctx.event.session, chat)
-    try:
-        await asyncio.sleep(params.for_)
-    finally:  # even when cancelled: a typing indicator left on looks like a stuck bot
-        await asyncio.shield(wawp.stop_typing(ctx.event.session, chat))
+    await show_typing(wawp_of(ctx), ctx.event.session, chat, params.for_)
     return {"typed": params.for_}
 
 
