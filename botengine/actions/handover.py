@@ -50,8 +50,13 @@ class ResumeParams(Params):
     chat: str | None = Field(None, description="full JID of the chat (default: the event's chat)")
 
 
+WHY_KEPT = 200  # characters of `why:` kept (it may be rendered from what a customer wrote)
+
+
 def _chat(given: str | None, ctx: ActionContext) -> str:
-    chat = given or chat_of(ctx.event.chat)
+    chat = (given or chat_of(ctx.event.chat)).strip()
+    if any(ord(c) < 32 or c.isspace() for c in chat):
+        raise PermanentError(f"{chat!r} is not a chat: a JID has no spaces or control characters")
     if not chat or "@" not in chat:
         raise PermanentError(
             f"'{chat}' is not a chat to hand over: give chat: a full JID (like 447441429009@c.us)"
@@ -73,8 +78,9 @@ def _shown(record: Handover, started: bool) -> JSONDict:
 
 async def run_handover(params: HandoverParams, ctx: ActionContext) -> JSONDict:
     event = ctx.event
+    why = params.why[:WHY_KEPT]
     record, started = await Handovers(ctx.services.storage).start(
-        event.session, _chat(params.chat, ctx), params.for_, why=params.why, by=ctx.rule, event_id=event.id
+        event.session, _chat(params.chat, ctx), params.for_, why=why, by=ctx.rule, event_id=event.id
     )
     # a retry of this action (the notification failed) finds the handover it started itself
     started = started or record.event_id == event.id

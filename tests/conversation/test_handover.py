@@ -121,3 +121,45 @@ def test_a_restart_keeps_the_chat_with_the_person(engine: EngineFactory, fake: F
         chat.post(person_writes("#bot"))
         chat.post(make_event(text="hello"), echoes=1)
     assert replies(fake) == ["Hi! How can I help?"]
+
+
+def test_a_rule_that_says_handover_any_can_branch_on_it(engine: EngineFactory, fake: FakeWawp) -> None:
+    branching = rules().replace(
+        """  - name: hello
+    if: {contains: hello}
+    do: [{reply: "Hi! How can I help?"}]""",
+        """  - name: hello
+    if: {contains: hello, handover: any}
+    do:
+      - if: {handover: true}
+        then: [{reply: "A colleague has your message."}]
+        else: [{reply: "Hi! How can I help?"}]""",
+    )
+    with engine(branching) as bot:
+        chat = Chat(bot, fake)
+        chat.post(person_writes("Sam here"))
+        chat.post(make_event(text="hello"), echoes=1)
+        chat.post(person_writes("#bot"))
+        chat.post(make_event(text="hello"), echoes=1)
+    assert replies(fake) == ["A colleague has your message.", "Hi! How can I help?"]
+
+
+def test_a_chat_or_reason_made_from_what_someone_wrote_cannot_do_harm(
+    engine: EngineFactory, fake: FakeWawp
+) -> None:
+    staff = """
+rules:
+  - name: hand over by command
+    if: {text: '^handover (?P<who>.+?)(?: because|$)'}
+    do: [{handover: {chat: "{{ who }}", why: "{{ text }}"}, retry: {retries: 0}}]
+"""
+    long_reason = "handover 447441429009@c.us " + "because " * 1000
+    with engine(staff) as bot:
+        chat = Chat(bot, fake)
+        chat.post(make_event(text="handover 4474 41429009@c.us"))  # a space: no JID
+        chat.post(make_event(text="handover 447441429009@c.us\x1fsecond"))  # a key separator
+        chat.post(make_event(text=long_reason))
+        letters = bot.dead_letters()
+        record = handover(bot, "447441429009@c.us")
+    assert len(letters) == 2 and all("is not a chat" in str(entry) for _, entry in letters)
+    assert record["why"] == long_reason[:200]
