@@ -34,6 +34,7 @@ from botengine.storage import Job, Storage
 from botengine.storage.keys import key
 
 MAX_MESSAGES = 50  # a burst this long is answered at once: a flood is not a conversation
+MAX_CHARACTERS = 65536  # nor is this much text (WhatsApp's longest message); the record stays small
 KEEP_OPEN = 30 * 86400.0  # a burst waits this long for its answer (an engine down for days)
 KEEP_DONE = 86400.0  # an answered burst's ids, and a held mark, are kept this long
 LOCK_SECONDS = 10.0  # a lock outlives a stalled holder this long at most
@@ -94,7 +95,10 @@ class Bursts:
             burst.messages.append(_held(view))
             burst.seq, burst.last = burst.seq + 1, body.decode("utf-8")
             burst.due = min(now + burst.wait, burst.first + burst.longest)
-            if len(burst.messages) >= MAX_MESSAGES:
+            if (
+                len(burst.messages) >= MAX_MESSAGES
+                or sum(len(m.text) for m in burst.messages) >= MAX_CHARACTERS
+            ):
                 burst.due = now
             await self.storage.put(_burst_key(burst.id), encode(burst), ttl=KEEP_OPEN)
             if burst.seq == 1:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from botengine import actions  # noqa: F401 - first: botengine.jobs imported first meets a cycle via actions
-from botengine.bursts import MAX_MESSAGES, Burst, Bursts, slot_of
+from botengine.bursts import MAX_CHARACTERS, MAX_MESSAGES, Burst, Bursts, slot_of
 from botengine.envelope import parse_envelope
 from botengine.events import EventView, view_of
 from botengine.jobs import BurstJob, decode_job
@@ -110,6 +110,14 @@ async def test_a_flood_is_answered_at_once(storage: Storage) -> None:
         view, body = message(f"x{n}")
         burst = await bursts.hold(slot, view, body, WINDOW)
     assert len(burst.messages) == MAX_MESSAGES and burst.due < burst.first + WINDOW.wait
+
+
+async def test_a_wall_of_text_is_answered_at_once(storage: Storage) -> None:
+    bursts = Bursts(storage)
+    burst = await hold(bursts, "short")
+    assert burst.due > burst.first
+    burst = await hold(bursts, "x" * MAX_CHARACTERS)
+    assert burst.due < burst.first + WINDOW.wait and len(burst.messages) == 2
 
 
 async def test_a_lock_left_by_a_dead_process_is_taken_over_at_once(storage: Storage) -> None:
