@@ -15,6 +15,7 @@ about your own messages) run in it (rules/triggers/handover.py). The record is i
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
 
@@ -26,6 +27,8 @@ from botengine.durations import Duration, format_duration
 from botengine.errors import PermanentError
 from botengine.handover import DEFAULT_FOR, MAX_FOR, Handover, Handovers, chat_of
 from botengine.types import JSONDict
+
+log = logging.getLogger("botengine.actions")
 
 
 class HandoverParams(Params):
@@ -85,6 +88,8 @@ async def run_handover(params: HandoverParams, ctx: ActionContext) -> JSONDict:
     # a retry of this action (the notification failed) finds the handover it started itself
     started = started or record.event_id == event.id
     result = _shown(record, started)
+    fields = {"rule": ctx.rule, "event_id": event.id, "chat": record.chat, "until": result["until"]}
+    log.info("chat with a person" if started else "chat with a person for longer", extra={"fields": fields})
     if params.notify is not None and started:
         result["notified"] = await run_send(params.notify, ctx)
     return result
@@ -118,6 +123,8 @@ def dry_handover(params: HandoverParams, ctx: ActionContext) -> JSONDict:
 async def run_resume(params: ResumeParams, ctx: ActionContext) -> JSONDict:
     chat = _chat(params.chat, ctx)
     ended = await Handovers(ctx.services.storage).end(ctx.event.session, chat)
+    if ended:
+        log.info("chat back with the bot", extra={"fields": {"rule": ctx.rule, "chat": chat}})
     return {"chat": chat, "resumed": ended}
 
 

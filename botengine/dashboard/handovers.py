@@ -3,6 +3,7 @@ the chat back to the bot (botengine/handover.py)."""
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -13,6 +14,8 @@ from botengine.dashboard.auth import Session
 from botengine.dashboard.ui import PREFIX, Ui
 from botengine.handover import Handovers
 from botengine.storage import Storage
+
+log = logging.getLogger(__name__)
 
 
 class HandoverPages:
@@ -37,5 +40,9 @@ class HandoverPages:
         form = request.state.form
         chat = form.get("chat", "")
         ended = await self.handovers.end(form.get("session", ""), chat)
+        if ended:
+            log.info(
+                "chat back with the bot (dashboard)", extra={"fields": {"chat": chat, "by": session.user}}
+            )
         query = urlencode({"done": "ok" if ended else "no", "chat": chat})
         return RedirectResponse(f"{PREFIX}/handovers?{query}", 303)
