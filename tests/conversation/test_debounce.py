@@ -195,3 +195,25 @@ def test_stop_is_answered_at_once_and_joins_no_burst(engine: EngineFactory, fake
         held = bot.wait_until(lambda: traces_with_a_burst(bot), what="the burst answered")
     [answer] = [t for _, t in held if isinstance(t, dict) and str(t.get("event_id")).startswith("burst-")]
     assert answer["text"] == "hello", "STOP did not join the burst"
+
+
+def test_a_cooldown_counts_a_burst_as_one_event(engine: EngineFactory, fake: FakeWawp) -> None:
+    rules = f"""
+    rules:
+      - name: answer
+        debounce: {WINDOW}
+        cooldown: 1h
+        do: [{{reply: "{{{{ text }}}}"}}]
+    """
+    with engine(rules) as bot:
+        post_all(bot, [make_event(text="one"), make_event(text="two")])
+        fake.wait_for(1, "/v2/send/text")
+        post_all(bot, [make_event(text="three")])
+
+        def second_burst() -> list[object]:
+            traces = [t for _, t in bot.call(lambda e: e.storage.scan("trace:")) if isinstance(t, dict)]
+            return [t for t in traces if "burst-" in str(t.get("event_id")) and t.get("text") == "three"]
+
+        [trace] = bot.wait_until(second_burst, what="the second burst's trace")
+    assert texts(fake) == ["one\ntwo"], "the burst answered once, the next one in cooldown"
+    assert isinstance(trace, dict) and [r["outcome"] for r in trace["rules"]] == ["cooldown"]
