@@ -12,9 +12,11 @@ from typing import Any
 
 import httpx
 
+from botengine.bursts import MAX_MESSAGES
 from botengine.quiet import parse_quiet_window
 from botengine.testing import FakeWawp, make_event
 from botengine.testing.engine import RunningEngine
+from botengine.testing.waiting import eventually
 from tests.actions.conftest import EngineFactory
 
 WINDOW = "2s"  # long beside posting three messages on loopback (milliseconds)
@@ -120,10 +122,11 @@ def test_a_customer_who_keeps_typing_is_answered_after_the_maximum_wait(
             sent += 1
             return bool(fake.calls_to("/v2/send/text"))
 
-        # a message every tick of eventually() (well under the 2s window), until an answer comes
-        bot.wait_until(keep_typing, timeout=30, what="an answer while the customer keeps typing")
+        # a message every 0.3s (well under the 2s window, slower than a flood), until an answer comes
+        eventually(keep_typing, timeout=30, what="an answer while the customer keeps typing", every=0.3)
     first = int(texts(fake)[0])
     assert 1 < first < sent, "answered with what had come by the maximum wait, while messages kept coming"
+    assert first < MAX_MESSAGES, "by the maximum wait, not because the burst was a flood"
 
 
 def test_rules_without_a_window_and_other_events_answer_at_once(
