@@ -252,3 +252,51 @@ async def test_a_huge_list_stays_one_read_per_person(tmp_path: Path) -> None:
     assert [r.rule for r in evaluation.matches] == ["a", "b"]
     assert len([k for k in storage.reads if k.startswith("list:")]) == 1
     assert len(await lists.members("default")) == 5000
+
+
+# -- lists.NAME in templates and expressions ------------------------------------------------------
+
+READING = """
+rules:
+  - name: hello
+    if: {equals: hello}
+    do: [{reply: "{% if lists.vip %}Welcome back!{% else %}Hello!{% endif %} {{ lists.staff }}"}]
+  - name: either
+    if: {equals: either, expr: "lists.vip or lists.staff"}
+    do: [{reply: "one of us"}]
+  - name: keep
+    if: {equals: zzz}
+    do: [{add_to: vip}]
+"""
+
+
+async def test_templates_and_expressions_read_lists_by_name(tmp_path: Path) -> None:
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "staff.txt").write_text("15550002222@c.us\n")
+    rules = ruleset(tmp_path, READING)
+    storage = CountingStorage()
+    await StoreLists(storage).add("default", "vip", DEFAULT_SENDER)
+    storage.reads.clear()
+    [run] = (await evaluate(rules, view(make_event(text="hello")), storage)).matches
+    assert run.variables["lists"] == {"staff": False, "vip": True}
+    assert len([k for k in storage.reads if k.startswith("list:")]) == 1  # the file list: no read
+    staff = view(make_event(text="either", sender="15550002222@c.us"))
+    assert [r.rule for r in (await evaluate(rules, staff, storage)).matches] == ["either"]
+    nobody = view(make_event(text="either", sender="15550003333@c.us"))
+    assert (await evaluate(rules, nobody, storage)).matches == []
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ('do: [{reply: "{{ lists }}"}]', "lists is read as a whole; read a list by its name: lists.vip"),
+        ('do: [{reply: "{{ lists[sender.name] }}"}]', "lists is read as a whole"),
+        ('do: [{reply: "{{ lists.vpi }}"}]', "lists: no list named 'vpi'"),
+        ('if: {expr: "lists.vpi"}\n    do: [{reply: hi}]', "expr: no list named 'vpi'"),
+        ('if: {expr: "len(lists) > 1"}\n    do: [{reply: hi}]', "expr: lists is read as a whole"),
+    ],
+)
+def test_check_says_which_list_reads_cannot_work(tmp_path: Path, written: str, said: str) -> None:
+    text = READS_AND_WRITES + f"  - name: reads\n    {written}\n"
+    found = [p for p in problems(tmp_path, text) if "rule 'reads'" in p]
+    assert len(found) == 1 and said in found[0], found

@@ -35,9 +35,11 @@ from botengine.event_types import EVENT_TYPES
 from botengine.events import EventView
 from botengine.rules.globs import is_glob
 from botengine.rules.index import RuleIndex, visit
+from botengine.rules.list_reads import LISTS
 from botengine.rules.loader import CompiledRule, InlineTest, load
 from botengine.rules.problems import Problem
 from botengine.rules.triggers import MatchContext
+from botengine.rules.triggers.people import sender_on
 from botengine.rules.variables import variables_of
 from botengine.storage import Storage
 from botengine.storage.keys import key
@@ -250,6 +252,10 @@ class RuleSet:
                         run_vars.update(await ctx.read_state(rule.state_reads))
                     if rule.reads_subscribed:
                         run_vars["subscribed"] = await ctx.subscribed()
+                    clock.resume()
+                if rule.list_reads:
+                    clock.pause()
+                    run_vars[LISTS] = await sender_on(ctx, rule.list_reads)
                     clock.resume()
                 result.matches.append(RuleRun(rule.name, rule.actions, run_vars, rule.retry))
                 if rule.stop:

@@ -32,12 +32,14 @@ from botengine.rules import reachability
 from botengine.rules.action_checks import LIMITS_HINT, ActionChecker, Names, strings_in
 from botengine.rules.branches import remember
 from botengine.rules.guard import file_warnings
+from botengine.rules.list_reads import ListReadError, template_list_reads
 from botengine.rules.model import RuleModel, RulesFileModel, TestModel
 from botengine.rules.problems import Problem, did_you_mean
 from botengine.rules.schedule import Timetable, compile_schedule, own_ticks
 from botengine.rules.state_reads import StateReadError, StateReads, reads_subscribed, strings_reads
 from botengine.rules.triggers import TRIGGERS, Check, CompileContext, TriggerError, not_from_me, type_matcher
 from botengine.rules.triggers.handover import quiet_during_handovers
+from botengine.rules.triggers.people import ListReads, lists_named
 from botengine.rules.variables import FIELDS, VARIABLES
 from botengine.rules.where import RulesFile, Where
 from botengine.rules.yamlfile import MarkedDict, YamlSyntaxError, load_yaml
@@ -62,6 +64,7 @@ class CompiledRule:
     description: str = ""
     state_reads: StateReads = frozenset()  # the state variables its actions' templates read
     reads_subscribed: bool = False  # its actions' templates read {{ subscribed }} (a store read)
+    list_reads: ListReads = ()  # the lists its actions' templates read as lists.NAME
     timetable: Timetable | None = None  # when it runs, for a scheduled rule (`on: schedule`)
     debounce: QuietWindow | None = None  # its own quiet window (`debounce:`; None: the engine's)
 
@@ -281,6 +284,7 @@ class _FileLoader:
         names = Names(set(VARIABLES) | groups, set(groups))
         actions = self.checker.actions(rule.child("do"), model.do, names)
         state_reads = self.state_reads(rule, actions)
+        list_reads = self.list_reads(rule, actions)
         if len(self.out.errors) > errors_before:
             return
         for finding in reachability.findings(on, model.if_, model.do):
@@ -305,6 +309,7 @@ class _FileLoader:
                 description=model.description,
                 state_reads=state_reads,
                 reads_subscribed=reads_subscribed(t for spec in actions for _, t in strings_in(spec.params)),
+                list_reads=list_reads,
                 timetable=timetable,
                 debounce=model.debounce,
             )
@@ -317,6 +322,21 @@ class _FileLoader:
         except StateReadError as exc:
             rule.report(f"{exc}", "e.g. {{ state.order }}", at=("do",))
             return frozenset()
+
+    def list_reads(self, rule: Where, actions: list[ActionSpec]) -> ListReads:
+        """The lists the rule's templates read as `lists.NAME` (the sender looked up when it fires)."""
+        ctx = CompileContext(self.lists, stored=self.stored)
+        try:
+            reads = lists_named(template_list_reads(t for s in actions for _, t in strings_in(s.params)), ctx)
+        except ListReadError as exc:
+            rule.report(f"{exc}", "e.g. {% if lists.vip %}", at=("do",))
+            return ()
+        except TriggerError as exc:
+            rule.report(f"lists: {exc.message}", exc.hint, at=("do",))
+            return ()
+        for warning in ctx.warnings:
+            rule.report(f"lists: {warning.message}", warning.hint, at=("do",), warning=True)
+        return reads
 
     def schedule(
         self, rule: Where, model: RuleModel, on: tuple[str, ...]

@@ -52,6 +52,7 @@ VARIABLES: dict[str, str] = {
     "state": "this chat's state variables (set with set: or ask:), by name: state.order",
     "sender_state": "the sender's own state variables (set with scope: sender), by name",
     "subscribed": "false once the sender opted out (wrote STOP), else true; None when no sender",
+    "lists": "whether the sender is on a list, by name: lists.vip (a list file, or one add_to keeps)",
 }
 
 # The fields of the variables that are records, so `check` can report `sender.nmae` (did you mean

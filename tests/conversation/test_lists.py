@@ -46,6 +46,9 @@ rules:
   - name: hello
     if: {equals: hello, sender: {not_in: vip}}
     do: [{reply: "Hello"}]
+  - name: status
+    if: {equals: status}
+    do: [{reply: "{% if lists.vip %}You are a VIP{% else %}You are not a VIP{% endif %}"}]
 """
 
 
@@ -67,14 +70,16 @@ def test_a_rule_adds_the_sender_and_a_later_event_from_them_matches(
     engine: EngineFactory, fake: FakeWawp
 ) -> None:
     with engine(CLUB) as bot:
-        for text in ["hello", "join", "hello", "leave", "hello"]:
+        for text in ["hello", "status", "join", "hello", "status", "leave", "hello"]:
             say(bot, fake, text)
         say(bot, fake, "hello", sender="15550009999@c.us")  # someone else: not on the list
         assert bot.get(member_key("default", "vip", DEFAULT_SENDER)) is None
     assert said(fake) == [
         "Hello",
+        "You are not a VIP",
         "You are on the VIP list.",
         "Hello VIP",
+        "You are a VIP",
         "You left the VIP list.",
         "Hello",
         "Hello",

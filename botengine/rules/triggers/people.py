@@ -63,7 +63,7 @@ JidMatcher = Callable[[Iterable[str]], bool]
 
 
 @dataclass(frozen=True)
-class _People:
+class PeopleMatch:
     """Who a `sender:` / `chat_id:` / `participant:` value names.
 
     `matches` is given every form a person is known by (`…@c.us` and `…@lid`) and holds when one
@@ -90,12 +90,12 @@ class _People:
         return inside != self.negated
 
 
-def _jid_patterns(value: Any, ctx: CompileContext, what: str) -> _People:
+def _jid_patterns(value: Any, ctx: CompileContext, what: str) -> PeopleMatch:
     """The people `value` names: full JIDs or glob patterns of them, or a list (`in:`, `not_in:`)."""
     if isinstance(value, NotInList):
         inside = _jid_patterns(InList(**{"in": value.not_in}), ctx, what)
         label = f"outside list {value.not_in!r}"
-        return _People(inside.matches, label, None, inside.stored, negated=True)
+        return PeopleMatch(inside.matches, label, None, inside.stored, negated=True)
     stored = None
     if isinstance(value, InList):
         named, kept = ctx.people_list(value.in_)
@@ -125,11 +125,11 @@ def _jid_patterns(value: Any, ctx: CompileContext, what: str) -> _People:
         return any(one(jid) for jid in forms)
 
     exact = None if stored or any(is_glob(e) for e in entries) else frozenset(entries)
-    return _People(matches, short(label, 60), exact, stored)
+    return PeopleMatch(matches, short(label, 60), exact, stored)
 
 
 def _one_party(
-    trigger: str, people: _People, dimension: Dimension, party_of: Callable[[EventView], Party | None]
+    trigger: str, people: PeopleMatch, dimension: Dimension, party_of: Callable[[EventView], Party | None]
 ) -> Check:
     """The check of a trigger about one party of the event (its chat, its sender; None: it has none)."""
 
@@ -150,6 +150,21 @@ def _one_party(
         return None if held else why_not(party)
 
     return Check(trigger, run_async=check_stored)
+
+
+ListReads = tuple[tuple[str, "PeopleMatch"], ...]  # (name, who is on it) of each `lists.NAME` read
+
+
+def lists_named(names: Iterable[str], ctx: CompileContext) -> ListReads:
+    """`lists.NAME` of templates and `expr:` (rules/list_reads.py): how to tell whether the
+    sender is on each; TriggerError for a name that is no list."""
+    return tuple((name, _jid_patterns(InList(**{"in": name}), ctx, "lists")) for name in sorted(names))
+
+
+async def sender_on(m: MatchContext, lists: ListReads) -> dict[str, bool]:
+    """The value of `lists` for one event: whether its sender is on each list named."""
+    forms = m.view.sender.forms if m.view.sender else ()
+    return {name: await people.holds_now(m, forms) for name, people in lists}
 
 
 def _jid_key(dimension: Dimension, exact: frozenset[str] | None) -> IndexKey | None:

@@ -7,6 +7,7 @@ from typing import Any
 from botengine.errors import ExpressionError
 from botengine.expressions import Expression, compile_expression
 from botengine.jid import JID_KINDS
+from botengine.rules.list_reads import LISTS, ListReadError, expression_list_reads
 from botengine.rules.state_reads import SUBSCRIBED, StateReadError, expression_reads
 from botengine.rules.triggers.base import (
     Check,
@@ -16,6 +17,7 @@ from botengine.rules.triggers.base import (
     register,
     short,
 )
+from botengine.rules.triggers.people import lists_named, sender_on
 from botengine.rules.triggers.values import (
     StateMatch,
 )
@@ -75,10 +77,16 @@ def _expr(value: str, ctx: CompileContext) -> Check:
     except StateReadError as exc:
         raise TriggerError(str(exc), "e.g. expr: state.tries < 3") from exc
     consent = SUBSCRIBED in expression.names
-    if needed or consent:  # reading state takes the store: evaluated with the asynchronous checks
+    try:
+        listed = lists_named(expression_list_reads(expression), ctx)
+    except ListReadError as exc:
+        raise TriggerError(str(exc), "e.g. expr: lists.vip or lists.staff") from exc
+    if needed or consent or listed:  # reading the store: evaluated with the asynchronous checks
 
         async def with_state(m: MatchContext) -> str | None:
-            read = {SUBSCRIBED: await m.subscribed()} if consent else {}
+            read: dict[str, Any] = {SUBSCRIBED: await m.subscribed()} if consent else {}
+            if listed:
+                read[LISTS] = await sender_on(m, listed)
             return verdict({**m.variables(), **m.groups, **await m.read_state(needed), **read})
 
         return Check("expr", run_async=with_state)
