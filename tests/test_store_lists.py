@@ -300,3 +300,13 @@ def test_check_says_which_list_reads_cannot_work(tmp_path: Path, written: str, s
     text = READS_AND_WRITES + f"  - name: reads\n    {written}\n"
     found = [p for p in problems(tmp_path, text) if "rule 'reads'" in p]
     assert len(found) == 1 and said in found[0], found
+
+
+def test_a_list_that_is_kept_but_never_read_is_a_warning_with_a_did_you_mean(tmp_path: Path) -> None:
+    text = (
+        READS_AND_WRITES
+        + "  - name: typo\n    if: {equals: club}\n    do: [{add_to: vpi}, {remove_from: vpi}]\n"
+    )
+    [warning] = problems(tmp_path, text)
+    said = "warning: no rule reads the list 'vpi' that add_to keeps (did you mean 'vip'?)"
+    assert warning == f"r.yaml:10:1: {said}"  # once, at the first action that keeps it

@@ -12,11 +12,18 @@ refuses it and says to name the list.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Set
+from typing import TYPE_CHECKING
 
+from botengine import store_lists
+from botengine.actions import ActionSpec
 from botengine.errors import TemplateError
 from botengine.expressions import Expression, fields_read
+from botengine.rules.problems import Problem, did_you_mean
 from botengine.templating import field_reads
+
+if TYPE_CHECKING:
+    from botengine.rules.loader import CompiledRule
 
 LISTS = "lists"
 NAMED_ONLY = "read a list by its name: lists.vip (true when the sender is on it)"
@@ -58,3 +65,25 @@ def _named_read(node: ast.AST) -> bool:
     return isinstance(node, ast.Attribute) or (
         isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str)
     )
+
+
+def unread_lists(rules: Iterable[CompiledRule], unread: Set[str], known: Set[str]) -> list[Problem]:
+    """A warning at the first `add_to:` / `remove_from:` of each list no rule reads: most likely
+    a misspelt name (`add_to: vpi` beside `sender: {in: vip}`), which would keep people for nothing."""
+    found: list[Problem] = []
+    for spec in _specs(spec for rule in rules for spec in rule.actions):
+        name = spec.params.get("list") if isinstance(spec.params, dict) else None
+        if spec.kind not in store_lists.ACTIONS or not isinstance(name, str) or name not in unread:
+            continue
+        unread = unread - {name}
+        path, _, line = spec.location.rpartition(":")
+        hint = did_you_mean(name, known) or f"read it with sender: {{in: {name}}}, or lists.{name}"
+        message = f"no rule reads the list {name!r} that {spec.kind} keeps"
+        found.append(Problem(path, int(line) if line.isdigit() else 1, 1, message, hint, "warning"))
+    return found
+
+
+def _specs(specs: Iterable[ActionSpec]) -> Iterator[ActionSpec]:
+    for spec in specs:
+        yield spec
+        yield from _specs(spec.nested)

@@ -32,7 +32,7 @@ from botengine.rules import reachability
 from botengine.rules.action_checks import LIMITS_HINT, ActionChecker, Names, strings_in
 from botengine.rules.branches import remember
 from botengine.rules.guard import file_warnings
-from botengine.rules.list_reads import ListReadError, template_list_reads
+from botengine.rules.list_reads import ListReadError, template_list_reads, unread_lists
 from botengine.rules.model import RuleModel, RulesFileModel, TestModel
 from botengine.rules.problems import Problem, did_you_mean
 from botengine.rules.schedule import Timetable, compile_schedule, own_ticks
@@ -169,10 +169,11 @@ def load(
         if raw is not None:
             digest.update(str(path).encode() + b"\0" + raw)
             read.append((path, raw.decode("utf-8", errors="replace")))
-    stored = _stored_lists(text for _, text in read)
+    stored, reads = _stored_lists(text for _, text in read), set[str]()
     for path, text in read:
         result.files.append(path)
-        _FileLoader(path, text, lists, seen, result, os.environ if env is None else env, stored).run()
+        _FileLoader(path, text, lists, seen, result, os.environ if env is None else env, stored, reads).run()
+    result.problems += unread_lists(result.rules, stored - reads - set(lists), reads | set(lists))
     result.version = digest.hexdigest()[:12]
     result.rules = quiet_during_handovers(result.rules)  # while a chat is with a person
     return result
@@ -213,9 +214,10 @@ class _FileLoader:
         out: Loaded,
         env: Mapping[str, str],
         stored: frozenset[str] = frozenset(),
+        reads: set[str] | None = None,
     ) -> None:
         self.path, self.text, self.lists, self.seen, self.out = path, text, lists, seen, out
-        self.stored = stored
+        self.stored, self.reads = stored, set() if reads is None else reads
         self.file = RulesFile(path, out.problems)
         self.checker = ActionChecker(env, self.condition)
 
@@ -325,7 +327,7 @@ class _FileLoader:
 
     def list_reads(self, rule: Where, actions: list[ActionSpec]) -> ListReads:
         """The lists the rule's templates read as `lists.NAME` (the sender looked up when it fires)."""
-        ctx = CompileContext(self.lists, stored=self.stored)
+        ctx = CompileContext(self.lists, stored=self.stored, read=self.reads)
         try:
             reads = lists_named(template_list_reads(t for s in actions for _, t in strings_in(s.params)), ctx)
         except ListReadError as exc:
@@ -381,7 +383,7 @@ class _FileLoader:
 
         `own_messages`: a rule ignores the bot's own messages unless it says `from_me:`; a branch
         inside a rule that fired does not add that again."""
-        ctx = CompileContext(self.lists, stored=self.stored)
+        ctx = CompileContext(self.lists, stored=self.stored, read=self.reads)
         sync: list[Check] = []
         deferred: list[Check] = []
         groups: set[str] = set()

@@ -136,6 +136,7 @@ class CompileContext:
     lists: Mapping[str, TextList]
     warnings: list[TriggerError] = field(default_factory=list)
     stored: frozenset[str] = frozenset()
+    read: set[str] = field(default_factory=set)  # the lists of people read so far (for `check`)
 
     def named_list(self, name: str, *, people: bool = False) -> TextList:
         """A list file's entries (words for `contains:`, dates for `closed:`…); `people`: a list
@@ -157,6 +158,7 @@ class CompileContext:
     def people_list(self, name: str) -> tuple[TextList, bool]:
         """A list of people: its file's entries (empty when there is only the store's), and whether
         the store keeps people on it too (then it is read per event, see MatchContext)."""
+        self.read.add(name)
         if name not in self.stored:
             return self.named_list(name, people=True), False
         if name in self.lists:
