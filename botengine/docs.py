@@ -218,6 +218,7 @@ _CAPABILITY_WORDS = {
     "follow-ups": "follow-ups (jobs in the store, run by the scheduler)",
     "activity": "every chat's activity recorded (reads, replies)",
     "handover": "chats with a person: the other rules stay quiet there; the bot's sends recorded",
+    "questions": "a chat's next message offered to its question first (one store read per message)",
 }
 
 

@@ -10,25 +10,30 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botengine import secrets
 from botengine.actions import Services
 from botengine.actions.executor import Executor
+from botengine.actions.follow_ups import FollowUps
+from botengine.actions.plan import ActionOutcome, RunPlan
 from botengine.errors import BotengineError
-from botengine.events import parse_envelope, view_of
+from botengine.events import EventView, parse_envelope, view_of
 from botengine.keywords import Keywords
 from botengine.processing import Processed, RuleProcessor
 from botengine.rules.engine import RuleSet
 from botengine.state import Scope, set_var
+from botengine.storage import Job
 from botengine.storage.memory import MemoryStorage
 from botengine.ticks import tick_envelope
 
 _INSTANT = timedelta(microseconds=1)
+_JOBS_PER_WAIT = 1000  # a job that schedules itself again must not keep a wait going for ever
 
 
 @dataclass(frozen=True)
@@ -83,25 +88,84 @@ async def dry_run_event(
     `scope: sender`): nothing the run does outlives it. Raises BotengineError when the body is
     not a valid event.
     """
-    parsed = parse_envelope(body)
-    if isinstance(parsed, list):
-        raise BotengineError(
-            "not a valid event: " + "; ".join(f"{p.field or 'body'}: {p.message}" for p in parsed)
+    rehearsal = Rehearsal(rules, now)
+    return await rehearsal.event(body, state)
+
+
+class Rehearsal:
+    """Events and time passing, dry-run on one scratch store of their own (inline tests' steps).
+
+    What the rules write to botengine's own store (state, cooldowns, questions waiting, follow-ups)
+    is written to that store, so the next event sees it; what would leave it (messages, webhooks)
+    is only rendered and described. `wait()` moves the clock on: the jobs that fall due meanwhile
+    (follow-ups, the time limits of questions) run, as the scheduler would run them.
+    """
+
+    def __init__(self, rules: RuleSet, now: datetime | None = None) -> None:
+        self.storage = MemoryStorage()
+        # whoever may try rules must not read a secret through them, reversed or cut into pieces
+        env = secrets.stand_ins(os.environ)
+        services = Services(storage=self.storage, env=env, follow_up=FollowUps(self.storage).schedule)
+        executor = Executor(services, dry_run=True, scratch=True)
+        # explained: a dry run is asked "why did my rule not fire?", so every rule says why not
+        keywords = Keywords.from_environment()  # the built-in STOP/START, as `serve` runs them
+        self.processor = RuleProcessor(
+            lambda: rules,
+            self.storage,
+            executor,
+            dry_run=True,
+            explain=True,
+            keywords=keywords,
+            job_listeners=[self._ran],
         )
-    view = view_of(parsed)
-    storage = MemoryStorage()
-    variables = dict(state or {})
+        self.now = now  # the clock the rules see (None: the real one), moved on by wait()
+        self.waited = 0.0
+        self._ran_by_jobs: list[ActionOutcome] = []
+
+    async def event(self, body: bytes, state: Mapping[str, Any] | None = None) -> Processed:
+        """What the rules do with one event (`state`: set for its chat, or sender, before it)."""
+        parsed = parse_envelope(body)
+        if isinstance(parsed, list):
+            raise BotengineError(
+                "not a valid event: " + "; ".join(f"{p.field or 'body'}: {p.message}" for p in parsed)
+            )
+        view = view_of(parsed)
+        await _preload(self.storage, view, state or {})
+        now = self.now + timedelta(seconds=self.waited) if self.now else None
+        if now is None and self.waited:
+            now = datetime.now(UTC) + timedelta(seconds=self.waited)
+        quiet = _QUIET.set(True)
+        try:
+            return await self.processor.process(view, body, now=now)
+        finally:
+            _QUIET.reset(quiet)
+
+    async def wait(self, seconds: float) -> list[ActionOutcome]:
+        """Let `seconds` pass: every job falling due meanwhile runs; what they did, in order."""
+        self.waited += seconds
+        for job in await self.storage.jobs():  # everything scheduled comes `seconds` closer
+            await self.storage.finish(job.id)
+            await self.storage.schedule(Job(job.id, job.due - seconds, job.data))
+        self._ran_by_jobs = []
+        quiet = _QUIET.set(True)
+        try:
+            for _ in range(_JOBS_PER_WAIT):
+                due = await self.storage.take_due(time.time(), 1)
+                if not due:
+                    break
+                await self.processor.run_job(due[0])
+                await self.storage.finish(due[0].id)
+        finally:
+            _QUIET.reset(quiet)
+        return self._ran_by_jobs
+
+    async def _ran(self, plan: RunPlan, outcomes: list[ActionOutcome]) -> None:
+        self._ran_by_jobs += outcomes
+
+
+async def _preload(storage: MemoryStorage, view: EventView, state: Mapping[str, Any]) -> None:
+    variables = dict(state)
     scope: Scope = "sender" if variables.pop("scope", "chat") == "sender" else "chat"
     owner = view.chat.id if scope == "chat" else (view.sender.id if view.sender else "")
     for var, value in variables.items():
         await set_var(storage, view.session, scope, owner, var, value, None)
-    # whoever may try rules must not read a secret through them, reversed or cut into pieces
-    executor = Executor(Services(storage=storage, env=secrets.stand_ins(os.environ)), dry_run=True)
-    # explained: a dry run is asked "why did my rule not fire?", so every rule says why not
-    keywords = Keywords.from_environment()  # the built-in STOP/START, as `serve` runs them
-    processor = RuleProcessor(lambda: rules, storage, executor, dry_run=True, explain=True, keywords=keywords)
-    quiet = _QUIET.set(True)
-    try:
-        return await processor.process(view, body, now=now)
-    finally:
-        _QUIET.reset(quiet)

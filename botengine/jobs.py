@@ -3,7 +3,8 @@
 They are replayed after restarts and upgrades, so each is a pydantic model with one way in and
 one way out:
 
-    Job.data      ◄─ encode / decode_job ─►     RunJob | RequeueJob | BroadcastJob | BurstJob
+    Job.data      ◄─ encode / decode_job ─►     RunJob | RequeueJob | BroadcastJob | BurstJob | AskJob
+    a question    ◄─ encode / PendingAsk ─►     PendingAsk (a question waiting for its answer) | BurstJob
     dead letter   ◄─ encode / decode_letter ─►  ActionLetter | EventLetter | JobLetter
     ledger entry  ◄─ encode / decode_ledger ─►  Claim | Settled | Uncertain
 
@@ -20,6 +21,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
+from botengine.actions.base import ActionSpec
 from botengine.actions.plan import RunPlan
 from botengine.errors import BudgetExceededError, RecordError
 from botengine.storage import Incoming
@@ -127,7 +129,37 @@ def burst_job_id(burst: str, seq: int) -> str:
     return "\x1f".join(("burst", burst, str(seq)))
 
 
-JobRecord = RunJob | RequeueJob | BroadcastJob | BurstJob
+class AskJob(Record):
+    """The time limit of a question (`ask`, botengine/asks.py): unanswered when it falls due, the
+    question's `else:` runs (`plan`), unless an answer took the question first (`token`)."""
+
+    type: Literal["ask"] = "ask"
+    slot: str  # where the question waits in the store
+    token: str
+    plan: RunPlan
+
+
+class PendingAsk(Record):
+    """A question waiting for its answer, kept in the store (actions/ask.py writes it, asks.py
+    reads it): what a valid answer must be, where it goes, and the rule's plan after it."""
+
+    token: str  # the ask action's place: session, event, rule, index
+    index: str
+    var: str  # the answer lands in state under this name
+    scope: Literal["chat", "sender"] = "chat"
+    expires: float  # the answer's life in state, in seconds
+    expect: Any = None  # as written: number, email, phone, a list of choices, triggers
+    again: str  # said when an answer is not valid
+    tries: int  # how many times it is said before the question gives up
+    asked_again: int = 0
+    until: float = 0.0  # its time limit (epoch seconds): how long the record is kept
+    last_event: str = ""  # the last answer counted (a redelivered one is not counted twice)
+    job: str  # the id of its AskJob
+    plan: RunPlan  # then: and the rest of the rule, run after a valid answer
+    otherwise: list[ActionSpec] = Field(default_factory=list)  # else:, when it gives up
+
+
+JobRecord = RunJob | RequeueJob | BroadcastJob | BurstJob | AskJob
 _JOBS: TypeAdapter[JobRecord] = TypeAdapter(Annotated[JobRecord, Field(discriminator="type")])
 
 

@@ -1,6 +1,7 @@
 """What the worker does with an event, and the scheduler with a job.
 
     event (from the queue) ─► view ─► lid ↔ phone ─► activity facts ─► rules (the live set) ─► executor
+                                                     ├► the chat's question takes its answer (asks.py)
                                                      ├► quiet windows: held (debounce.py)
                                                      └► built-in STOP/START first (keywords.py)
     job (from the store)   ─► retry / follow-up: executor │ replay of an event: back in the queue
@@ -20,17 +21,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from botengine import activity
+from botengine.actions import Capability
 from botengine.actions.executor import Executor
 from botengine.actions.plan import ActionOutcome, RunPlan, summary_of
+from botengine.asks import Answered, Asks
 from botengine.broadcaster import Broadcaster
 from botengine.debounce import QuietWindows, stopped
 from botengine.events import EventView, parse_envelope, view_of
 from botengine.identities import Identities
-from botengine.jobs import BroadcastJob, BurstJob, RunJob, decode_job
+from botengine.jobs import AskJob, BroadcastJob, BurstJob, RunJob, decode_job
 from botengine.keywords import Keywords
 from botengine.metrics import Metrics
 from botengine.quiet import QuietWindow
-from botengine.rules.engine import Evaluation, RuleSet
+from botengine.rules.engine import Evaluation, RuleSet, TraceEntry
 from botengine.storage import Incoming, Job, Storage
 
 log = logging.getLogger(__name__)
@@ -83,6 +86,9 @@ class RuleProcessor:
         self.broadcaster = broadcaster  # runs the broadcast jobs
         self.quiet = QuietWindows(storage, debounce, dry_run=dry_run)  # `debounce:`; the engine's default
         self.keywords = keywords  # the built-in STOP and START
+        # a dry run on a scratch store (inline tests' steps) writes there as a live run would
+        self.writes = not dry_run or executor.scratch
+        self.asks = Asks(storage, executor, keywords)  # questions (`ask`) take their answers first
 
     async def __call__(self, event: Incoming) -> str:
         parsed = parse_envelope(event.body)
@@ -101,14 +107,31 @@ class RuleProcessor:
         """Evaluate and act on one event; `now` fixes the time rules see (tests, dry runs)."""
         rules = self.rules()  # once: the whole event sees one version
         view = await self.identities.complete(view)  # a person matches in either of their forms
-        if not self.dry_run and rules.follows_activity:
+        if self.writes and rules.follows_activity:
             await activity.record(self.storage, view)
+        if self.writes and Capability.QUESTIONS in rules.capabilities:
+            answered = await self.asks.answer(view, now)
+            if answered is not None:
+                return await self._answered(rules, view, answered, received_at)
         split = self.quiet.split(rules, view)
         result = await self._evaluate(split.now, view, body, now, received_at)
         matched = [run.rule for run in result.evaluation.matches]
         if split.held and not stopped(matched, rules):
             result.evaluation.trace += await self.quiet.hold(view, body, split.held)
             result.summary = result.summary if matched else "held"
+        for listener in self.listeners:
+            await _tell(listener, result)
+        return result
+
+    async def _answered(
+        self, rules: RuleSet, view: EventView, answered: Answered, received_at: float | None
+    ) -> Processed:
+        """A message its chat's question took: no rule evaluates it; the trace says which took it."""
+        evaluation = Evaluation(view.id, rules.version)
+        reason = "the answer to its question (ask): no other rule sees it"
+        evaluation.trace.append(TraceEntry(answered.rule, "matched", "ask", reason))
+        result = Processed(view, evaluation, answered.outcomes, received_at=received_at or time.time())
+        result.summary = summary_of(answered.outcomes, 1)
         for listener in self.listeners:
             await _tell(listener, result)
         return result
@@ -124,7 +147,7 @@ class RuleProcessor:
         burst: bool = False,
     ) -> Processed:
         evaluation = await rules.evaluate(
-            view, self.storage, now=now, dry_run=self.dry_run, explain=self.explain
+            view, self.storage, now=now, dry_run=not self.writes, explain=self.explain
         )
         if self.keywords is not None and not burst:  # a burst's messages met the keywords on arrival
             await self.keywords.add_to(evaluation, view, self.storage)
@@ -152,6 +175,10 @@ class RuleProcessor:
             self.metrics.jobs_run.labels(record.type).inc()
         if isinstance(record, RunJob):
             await self._run_plan(record.plan)
+        elif isinstance(record, AskJob):
+            outcomes = await self.asks.expire(record)
+            for listener in self.job_listeners:
+                await _tell(listener, record.plan, outcomes)
         elif isinstance(record, BurstJob):
             await self._answer_burst(record)
         elif isinstance(record, BroadcastJob):

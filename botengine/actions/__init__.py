@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from botengine.actions.ask import ASK
 from botengine.actions.base import (
     ACTIONS,
     ActionContext,
@@ -35,7 +36,7 @@ for _kind in (
     *(REMOVE, WEBHOOK, DISCOUNT, SET, CLEAR, COUNT, LATER, LOG),
     *(ADD_TO, REMOVE_FROM),
     *(HANDOVER, RESUME),
-    *(CHOOSE, IF),
+    *(CHOOSE, IF, ASK),
 ):
     register(_kind)
 

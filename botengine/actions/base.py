@@ -154,6 +154,7 @@ class Capability(StrEnum):
 
     ACTIVITY = "activity"  # reads the chat's activity since the event: every event's is recorded
     FOLLOW_UPS = "follow-ups"  # schedules actions to run later (through Services.follow_up)
+    QUESTIONS = "questions"  # waits for answers: a chat's messages are offered to its question first
     HANDOVER = "handover"  # hands chats to a person: rules stay quiet there, own sends are recorded
 
 

@@ -78,6 +78,7 @@ SET = ActionKind(
     summary="Remember a value (a template: the person's answer) for this chat or sender: {{ state.NAME }}.",
     example='set: {var: order, value: "{{ text }}", expires: 30m}',
     dry_result=pretend_set,
+    rehearse=run_set,  # on a scratch store (inline tests' steps) the next step sees it
 )
 
 
@@ -108,6 +109,7 @@ CLEAR = ActionKind(
     run=run_clear,
     preview=preview_clear,
     dry_result=pretend_clear,
+    rehearse=run_clear,
     summary="Forget a value set with set.",
     example="clear: menu",
     shorthand="var",

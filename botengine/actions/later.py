@@ -69,6 +69,7 @@ LATER = ActionKind(
     summary="Run actions after a delay (after: 1h), cancelled if the chat was read or replied first.",
     example='later: {after: 1h, unless: read, do: [{reply: "Still there?"}]}',
     nested="do",
+    rehearse=run_later,  # a dry run on a scratch store schedules it there (inline tests' `wait:`)
     capabilities=frozenset({Capability.FOLLOW_UPS}),
     capability_params={"unless": Capability.ACTIVITY},
 )

@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from botengine import confined, store_lists
-from botengine.actions import ACTIONS, ActionSpec
+from botengine.actions import ActionSpec
 from botengine.errors import ExpressionError, FileRefusedError
 from botengine.expressions import FUNCTIONS, compile_expression, fields_read, unknown_functions
 from botengine.expressions import static_problems as expression_problems
@@ -37,6 +37,7 @@ from botengine.rules.model import RuleModel, RulesFileModel, TestModel
 from botengine.rules.problems import Problem, did_you_mean
 from botengine.rules.schedule import Timetable, compile_schedule, own_ticks
 from botengine.rules.state_reads import StateReadError, StateReads, reads_subscribed, strings_reads
+from botengine.rules.test_steps import Step, event_path, expected, steps_of
 from botengine.rules.triggers import TRIGGERS, Check, CompileContext, TriggerError, not_from_me, type_matcher
 from botengine.rules.triggers.handover import quiet_during_handovers
 from botengine.rules.triggers.people import ListReads, lists_named
@@ -89,6 +90,7 @@ class InlineTest:
     state: Mapping[str, Any]
     expect: tuple[tuple[str, Any], ...]  # (action kind, params as written, shorthand expanded)
     tick: str | None = None  # a scheduled rule: its run at `now` is the event
+    steps: tuple[Step, ...] = ()  # a conversation: events and time passing, each with its expect
 
 
 @dataclass
@@ -446,9 +448,9 @@ class _FileLoader:
             top.prefixed(f"test #{index + 1}: ").report_validation(exc, TestModel.model_fields)
             return
         test = top.prefixed(f"test {model.name!r}: ")
-        given = [x for x in (model.event, model.event_file, model.tick) if x is not None]
+        given = [x for x in (model.event, model.event_file, model.tick, model.steps) if x is not None]
         if len(given) != 1:
-            test.report("give one of event:, event_file: or tick:")
+            test.report("give one of event:, event_file:, tick: or steps:")
             return
         if model.tick is not None and model.now is None:
             test.report(
@@ -457,29 +459,18 @@ class _FileLoader:
                 at=("tick",),
             )
             return
-        event_file = None
-        if model.event_file is not None:
-            try:
-                event_file = confined.find(self.path.parent, model.event_file).path
-            except FileRefusedError as exc:
-                test.report(
-                    f"event_file: {exc}",
-                    "the path is relative to this rules file, and stays inside its folder",
-                    at=("event_file",),
-                )
-                return
-        expect: list[tuple[str, Any]] = []
-        for position, item in enumerate(model.expect):
-            kinds = list(item) if isinstance(item, dict) else []
-            if len(kinds) != 1 or kinds[0] not in ACTIONS:
-                word = str(kinds[0]) if len(kinds) == 1 else ""
-                test.report(
-                    "an expected action is one action word with its parameters",
-                    did_you_mean(word, ACTIONS) if word else 'e.g. - reply: "Hello Alice!"',
-                    at=("expect", position),
-                )
-                return
-            expect.append((kinds[0], ACTIONS[kinds[0]].expand(item[kinds[0]])))
+        if (model.steps is None) == (model.expect is None):
+            test.report(
+                "expect: goes inside each step" if model.steps else "expect: is missing",
+                "the actions expected, e.g. expect: [{reply: Hello}]; [] for none",
+            )
+            return
+        folder = self.path.parent
+        event_file = event_path(test, folder, model.event_file) if model.event_file is not None else None
+        expect = expected(test, model.expect or [])
+        steps = steps_of(test, model.steps, folder) if model.steps is not None else ()
+        if (model.event_file is not None and event_file is None) or expect is None or steps is None:
+            return
         self.out.tests.append(
             InlineTest(
                 name=model.name,
@@ -488,8 +479,9 @@ class _FileLoader:
                 event_file=event_file,
                 now=model.now,
                 state=model.state,
-                expect=tuple(expect),
+                expect=expect,
                 tick=model.tick,
+                steps=steps,
             )
         )
 

@@ -45,8 +45,23 @@ class RuleModel(BaseModel):
     schedule: ScheduleModel | None = Field(None, description="run at set times (on: schedule)")
 
 
+class StepModel(BaseModel):
+    """One step of an inline test with `steps:`: an event, or time passing, and what it does."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: dict[str, Any] | None = Field(None, description="fields for make_event, as in a test's event:")
+    event_file: str | None = Field(None, description="a JSON event file, relative to this rules file")
+    wait: Duration | None = Field(
+        None, description="time passing, e.g. 10m: follow-ups and question time limits due by then run"
+    )
+    expect: list[Any] | None = Field(
+        None, description="the actions this step does, in order ([] for none); leave out not to check"
+    )
+
+
 class TestModel(BaseModel):
-    """An inline test: an event (a file or a few fields) and the actions expected."""
+    """An inline test: an event (a file or a few fields) and the actions expected, or `steps:`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -64,7 +79,12 @@ class TestModel(BaseModel):
         default_factory=dict,
         description="state set before the event: {var: value}; add scope: sender for per-person state",
     )
-    expect: list[Any] = Field(description="actions expected, in order, e.g. [{reply: 'Hello!'}]; [] for none")
+    expect: list[Any] | None = Field(
+        None, description="actions expected, in order, e.g. [{reply: 'Hello!'}]; [] for none"
+    )
+    steps: list[StepModel] | None = Field(
+        None, description="a conversation: events and waits in order, each with its expect:"
+    )
 
 
 class RulesFileModel(BaseModel):

@@ -28,6 +28,7 @@ NAMESPACES = (
     "list",  # people on lists rules keep in the store (`add_to`, `remove_from`), per session
     "handover",  # chats handed to a person: the bot stays quiet there until it expires or resumes
     "sent",  # ids of the messages the bot sent, and sends in flight, to tell them from a person's
+    "ask",  # questions waiting for their answer (`ask`), and which message answered which
 )
 
 _SEP = "\x1f"

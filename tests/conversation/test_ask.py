@@ -1,0 +1,146 @@
+"""`ask`: a question, its answer (validated, kept in state), its time limit, through the real engine."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from botengine.sample_events import DEFAULT_SENDER
+from botengine.state import state_key
+from botengine.testing import FakeWawp, make_event
+from botengine.testing.engine import running_engine
+from tests.actions.conftest import EngineFactory
+
+FORM = """
+rules:
+  - name: order-form
+    if: {equals: order}
+    do:
+      - ask: "Your order number?"
+        as: order
+        expect: number
+        again: "Just the digits, please."
+        tries: 1
+        wait: WAIT
+        else: [{reply: "No answer; write order to start again."}]
+      - ask: "Address for order {{ state.order }}?"
+        as: address
+        wait: WAIT
+      - ask: "Send {{ order }} to {{ state.address }}? yes/no"
+        as: confirm
+        expect: [yes, no]
+        wait: WAIT
+        then: [{reply: "You said {{ state.confirm }}"}]
+      - if: {state: {confirm: "yes"}}
+        then: [{reply: "Done: {{ state.order }} goes to {{ state.address }}."}]
+        else: [{reply: "Cancelled."}]
+  - name: echo
+    if: {expr: "text != 'order'"}
+    do: [{reply: "echo {{ text }}"}]
+"""
+
+
+def said(fake: FakeWawp) -> list[str]:
+    return [c.json["message"] for c in fake.calls_to("/v2/send/text") if c.status == 200]
+
+
+def converse(
+    bot, fake: FakeWawp, texts: list[str], sender: str = DEFAULT_SENDER, chat: str | None = None
+) -> None:  # type: ignore[no-untyped-def]
+    """Post each text once the bot has answered the one before (a person reading, then typing)."""
+    for text in texts:
+        before = len(fake.calls_to("/v2/send/text"))
+        bot.post(make_event(text=text, sender=sender, chat=chat))
+        fake.wait_for(before + 1, "/v2/send/text")
+
+
+def test_a_three_step_form_with_a_wrong_answer(engine: EngineFactory, fake: FakeWawp) -> None:
+    with engine(FORM.replace("WAIT", "10m")) as bot:
+        converse(bot, fake, ["order", "my order", " 10 423 ", "1 High St"])
+        bot.post(make_event(text="YES"))
+        fake.wait_for(6, "/v2/send/text")
+        stored = bot.get(state_key("default", "chat", DEFAULT_SENDER, "address"))
+        assert bot.call(lambda e: e.storage.jobs()) == []  # every time limit cancelled
+    assert said(fake) == [
+        "Your order number?",
+        "Just the digits, please.",  # "my order" is no number: asked again, no echo
+        "Address for order 10423?",  # spaces taken out of the number
+        "Send 10423 to 1 High St? yes/no",
+        "You said yes",  # the choice as the rule writes it
+        "Done: 10423 goes to 1 High St.",
+    ]
+    assert stored == "1 High St"
+
+
+def test_too_many_wrong_answers_give_up_and_the_next_message_is_ordinary(
+    engine: EngineFactory, fake: FakeWawp
+) -> None:
+    with engine(FORM.replace("WAIT", "10m")) as bot:
+        converse(bot, fake, ["order", "abc", "def", "hello"])
+        assert bot.call(lambda e: e.storage.jobs()) == []
+    assert said(fake) == [
+        "Your order number?",
+        "Just the digits, please.",
+        "No answer; write order to start again.",
+        "echo hello",
+    ]
+
+
+def test_no_answer_in_time_runs_else_once(engine: EngineFactory, fake: FakeWawp) -> None:
+    with engine(FORM.replace("WAIT", "1s")) as bot:
+        bot.post(make_event(text="order"))
+        fake.wait_for(2, "/v2/send/text", timeout=15)
+        bot.wait_until(lambda: not bot.call(lambda e: e.storage.jobs()), what="the time limit to run")
+        converse(bot, fake, ["10423"])  # too late: an ordinary message
+    assert said(fake) == ["Your order number?", "No answer; write order to start again.", "echo 10423"]
+
+
+def test_stop_is_never_an_answer(engine: EngineFactory, fake: FakeWawp) -> None:
+    with engine(FORM.replace("WAIT", "10m")) as bot:
+        converse(bot, fake, ["order", "STOP"])
+        bot.post(make_event(text="10423"))  # still the answer: STOP did not take the question
+        bot.wait_processed(3)
+        time.sleep(0.3)
+    assert said(fake)[0] == "Your order number?"
+    assert "Address for order 10423?" not in said(fake)  # opted out: nothing more is sent
+    assert "echo STOP" not in said(fake)
+
+
+def test_in_a_group_only_the_person_asked_answers(engine: EngineFactory, fake: FakeWawp) -> None:
+    group, alice, bob = "120363000000000042@g.us", "15550000001@c.us", "15550000002@c.us"
+    with engine(FORM.replace("WAIT", "10m")) as bot:
+        converse(bot, fake, ["order"], sender=alice, chat=group)
+        converse(bot, fake, ["12"], sender=bob, chat=group)  # not asked: an ordinary message
+        converse(bot, fake, ["34"], sender=alice, chat=group)
+    assert said(fake) == ["Your order number?", "echo 12", "Address for order 34?"]
+
+
+def test_a_redelivered_answer_is_not_taken_for_the_next_question(
+    engine: EngineFactory, fake: FakeWawp
+) -> None:
+    with engine(FORM.replace("WAIT", "10m")) as bot:
+        converse(bot, fake, ["order"])
+        answer = make_event(text="10423")
+        bot.post(answer)
+        fake.wait_for(2, "/v2/send/text")
+        bot.replay(answer)  # processed again, as after a crash before its ack
+        bot.wait_processed(3)
+        converse(bot, fake, ["1 High St"])
+    assert said(fake) == ["Your order number?", "Address for order 10423?", "Send 10423 to 1 High St? yes/no"]
+
+
+def test_a_waiting_question_survives_a_restart(tmp_path: Path, fake: FakeWawp) -> None:
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir()
+    (rules_dir / "r.yaml").write_text(FORM.replace("WAIT", "3s"))
+    with running_engine(rules_dir, tmp_path / "data", wawp_url=fake.url) as bot:
+        converse(bot, fake, ["order", "10423"])
+    with running_engine(rules_dir, tmp_path / "data", wawp_url=fake.url) as bot:
+        converse(bot, fake, ["1 High St"])  # the second question still waits: this is its answer
+        # the third question's time limit runs in this process; the first two were cancelled
+        bot.wait_until(lambda: not bot.call(lambda e: e.storage.jobs()), what="the time limit to run")
+    assert said(fake) == [
+        "Your order number?",
+        "Address for order 10423?",
+        "Send 10423 to 1 High St? yes/no",
+    ]  # the third question's else: is empty: nothing more is said, and nothing twice
