@@ -79,8 +79,13 @@ class Bursts:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
 
-    async def hold(self, slot: str, view: EventView, body: bytes, window: QuietWindow) -> Burst:
-        """Add the message of `view` to its slot's burst (idempotent by event id); its job armed."""
+    async def hold(
+        self, slot: str, view: EventView, body: bytes, window: QuietWindow, now: float | None = None
+    ) -> Burst:
+        """Add the message of `view` to its slot's burst (idempotent by event id); its job armed.
+
+        `now` is the time the rules see (epoch seconds; a rehearsal's clock runs ahead): the
+        burst's times are in it, and its job falls due as long after the real now."""
         mark = key("quiet", "held", view.session, view.id)
         async with self._locked(slot):
             known = await self.storage.get(mark)
@@ -89,7 +94,7 @@ class Bursts:
                 if not burst.done:
                     await self._arm(burst)  # a redelivery after a crash before the job was stored
                 return burst
-            now = time.time()
+            now = time.time() if now is None else now
             burst = await self._open(slot, window, now)
             await self.storage.put(mark, burst.id, ttl=KEEP_DONE)
             burst.messages.append(_held(view))
@@ -103,7 +108,7 @@ class Bursts:
             await self.storage.put(_burst_key(burst.id), encode(burst), ttl=KEEP_OPEN)
             if burst.seq == 1:
                 await self.storage.put(_slot_key(slot), burst.id, ttl=KEEP_OPEN)
-            await self._arm(burst)
+            await self._arm(burst, now)
         return burst
 
     async def close(self, job: BurstJob) -> Burst | None:
@@ -135,9 +140,10 @@ class Bursts:
         burst_id = f"burst-{secrets.token_hex(8)}"
         return Burst(id=burst_id, slot=slot, wait=window.wait, longest=window.longest, first=now, due=now)
 
-    async def _arm(self, burst: Burst) -> None:
+    async def _arm(self, burst: Burst, now: float | None = None) -> None:
         record = BurstJob(burst=burst.id, slot=burst.slot, seq=burst.seq)
-        await self.storage.schedule(Job(burst_job_id(burst.id, burst.seq), burst.due, encode(record)))
+        due = burst.due if now is None else time.time() + burst.due - now  # the real clock's
+        await self.storage.schedule(Job(burst_job_id(burst.id, burst.seq), due, encode(record)))
 
     @asynccontextmanager
     async def _locked(self, slot: str) -> AsyncIterator[None]:

@@ -79,8 +79,12 @@ class QuietWindows:
         # a dry run holds nothing: every rule answers, the trace says what would wait
         return Split(rules if self.dry_run else now, held)
 
-    async def hold(self, view: EventView, body: bytes, held: Held) -> list[TraceEntry]:
-        """Hold the message for each window; the trace entries that say so, per rule waiting."""
+    async def hold(
+        self, view: EventView, body: bytes, held: Held, now: datetime | None = None
+    ) -> list[TraceEntry]:
+        """Hold the message for each window; the trace entries that say so, per rule waiting.
+
+        `now`: the time the rules see, when it is not the real one (a rehearsal's steps)."""
         entries = []
         for window, part in held:
             if self.dry_run:
@@ -89,7 +93,8 @@ class QuietWindows:
                     "with the messages sent meanwhile (a dry run shows this message as all of them)"
                 )
             else:
-                burst = await self.bursts.hold(slot_of(view, window), view, body, window)
+                at = now.timestamp() if now is not None else None
+                burst = await self.bursts.hold(slot_of(view, window), view, body, window, at)
                 due = datetime.fromtimestamp(burst.due, UTC)
                 reason = (
                     f"waits until this chat is quiet for {window.describe()}, then is answered with "

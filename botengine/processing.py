@@ -117,7 +117,7 @@ class RuleProcessor:
         result = await self._evaluate(split.now, view, body, now, received_at)
         matched = [run.rule for run in result.evaluation.matches]
         if split.held and not stopped(matched, rules):
-            result.evaluation.trace += await self.quiet.hold(view, body, split.held)
+            result.evaluation.trace += await self.quiet.hold(view, body, split.held, now)
             result.summary = result.summary if matched else "held"
         for listener in self.listeners:
             await _tell(listener, result)
