@@ -70,7 +70,7 @@ class Asks:
             return None
         slot = waiting_key(view)
         record = _pending(await self.storage.get(slot))
-        if record is None:
+        if record is None or record.plan.event_id == view.id:  # the message that asked, redelivered
             return None
         mark = answered_key(view.session, view.id)
         answered = await self.storage.get(mark)
