@@ -11,6 +11,10 @@ their checks decide as before: the index only ever skips a rule that one of its 
 have failed, so the rules that fire are exactly those of trying every rule
 (tests/test_rules_index.py compares both, at random and for every value).
 
+A list the rules keep in the store (`add_to:`, store_lists.py) changes between events, so it is
+never a key: a rule reading one is filed by its other keys, or visited for every event, and reads
+the store only after its other triggers held (rules/triggers/people.py).
+
 Everything is built when the rules load (`RuleIndex.__init__`), the RE2 sets included, so the
 first event pays no more than the others.
 """
