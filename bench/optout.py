@@ -41,7 +41,7 @@ from botengine.actions.consent import refusal
 from botengine.actions.executor import Executor
 from botengine.actions.messaging import REPLY, ReplyParams
 from botengine.config import Settings
-from botengine.events import parse_envelope, view_of
+from botengine.events import EventView, parse_envelope, view_of
 from botengine.keywords import Keywords
 from botengine.optouts import StoreOptOuts
 from botengine.processing import RuleProcessor
@@ -105,7 +105,7 @@ async def _events_cost(
 
 async def _refusal_cost(store: Storage, count: int, to: str) -> Cost:
     counting: Any = Counting(store)
-    view = view_of(parse_envelope(json.dumps(make_event(text="hi")).encode()))  # type: ignore[arg-type]
+    view = _view("hi")
     ctx = ActionContext(view, "bench", "0", Services(storage=counting))
     params = ReplyParams(text="ok")
     kind = ACTIONS["send"]
@@ -136,11 +136,15 @@ async def _round(store: Storage, folder: Path, events: int, tag: str) -> dict[st
     return costs
 
 
+def _view(text: str) -> EventView:
+    envelope = parse_envelope(json.dumps(make_event(text=text)).encode())
+    assert not isinstance(envelope, list)
+    return view_of(envelope)
+
+
 def _keyword_cost(keywords: Keywords, count: int) -> Cost:
     """The built-in keywords' look at one ordinary message (CPU only: no store)."""
-    views = [
-        view_of(parse_envelope(json.dumps(make_event(text=f"message {n}")).encode())) for n in range(100)
-    ]  # type: ignore[arg-type]
+    views = [_view(f"message {n}") for n in range(100)]
     started = time.process_time()
     for n in range(count):
         keywords.word_of(views[n % 100])
