@@ -39,6 +39,7 @@ def test_the_packs_each_with_a_readme() -> None:
         "follow-up",
         "group-guard",
         "menu-bot",
+        "order-form",
         "reaction-campaign",
         "support-desk",
     ]
@@ -211,3 +212,21 @@ def test_support_desk_a_person_takes_over_and_stop_still_works(tmp_path: Path) -
     [note] = _texts(fake, team)
     assert "Alice (+447441429009)" in note and note.endswith("Can I talk to a person?")
     assert _texts(fake, customer)[-1].startswith("Done: you will get no more messages from us.")
+
+
+def test_order_form_asks_three_questions_and_tells_the_team(tmp_path: Path) -> None:
+    fake = FakeWawp()
+    customer = "447700900123@c.us"
+    with fake.serve() as url, _serve_pack(tmp_path, "order-form", url) as bot:
+        for n, text in enumerate(["order", "10423", "12 High Street, Leeds", "yes"], 1):
+            bot.post(make_event(text=text, sender=customer))
+            fake.wait_for(n, "/v2/send/text")
+        [team] = [c for c in fake.wait_for(5, "/v2/send/text") if c.json["chatId"].endswith("@g.us")]
+    to_customer = [c.json["message"] for c in fake.calls_to("/v2/send/text") if c.json["chatId"] == customer]
+    assert (
+        to_customer[1] == "Thanks! Which address should order 10423 go to? Street, number and town, please."
+    )
+    assert to_customer[3] == "Done! Order 10423 will go to 12 High Street, Leeds."
+    assert (
+        team.json["message"] == "New address for order 10423: 12 High Street, Leeds (customer 447700900123)"
+    )
