@@ -257,3 +257,25 @@ def test_a_store_that_keeps_failing_ends_in_a_dead_letter(tmp_path: Path, fake: 
         [(_, letter)] = bot.wait_until(bot.dead_letters, what="a dead letter")
     assert "the store failed: the store is restarting" in letter["errors"][-1]["error"]
     assert said(fake) == []  # the reply waits for the add: it never claims what did not happen
+
+
+BRANCHES = """
+rules:
+  - name: club
+    if: {equals: club}
+    do:
+      - if: {sender: {in: vip}}
+        then:
+          - reply: "You are already in the club."
+        else:
+          - add_to: vip
+          - reply: "Welcome to the club!"
+"""
+
+
+def test_a_branch_reads_the_list_and_another_adds_to_it(engine: EngineFactory, fake: FakeWawp) -> None:
+    with engine(BRANCHES) as bot:
+        say(bot, fake, "club")
+        say(bot, fake, "club")
+        assert bot.dead_letters() == []
+    assert said(fake) == ["Welcome to the club!", "You are already in the club."]
