@@ -101,7 +101,7 @@ class Rehearsal:
     (follow-ups, the time limits of questions) run, as the scheduler would run them.
     """
 
-    def __init__(self, rules: RuleSet, now: datetime | None = None) -> None:
+    def __init__(self, rules: RuleSet, now: datetime | None = None, *, hold: bool = False) -> None:
         self.storage = MemoryStorage()
         # whoever may try rules must not read a secret through them, reversed or cut into pieces
         env = secrets.stand_ins(os.environ)
@@ -117,6 +117,8 @@ class Rehearsal:
             explain=True,
             keywords=keywords,
             job_listeners=[self._ran],
+            listeners=[self._answered],
+            hold=hold,  # steps: quiet windows hold messages, a wait answers the burst (debounce.py)
         )
         self.now = now  # the clock the rules see (None: the real one), moved on by wait()
         self.waited = 0.0
@@ -161,6 +163,10 @@ class Rehearsal:
 
     async def _ran(self, plan: RunPlan, outcomes: list[ActionOutcome]) -> None:
         self._ran_by_jobs += outcomes
+
+    async def _answered(self, processed: Processed) -> None:
+        if processed.view.burst:  # a burst whose quiet window ended during a wait
+            self._ran_by_jobs += processed.outcomes
 
 
 async def _preload(storage: MemoryStorage, view: EventView, state: Mapping[str, Any]) -> None:

@@ -111,7 +111,7 @@ def _planned(outcomes: list[ActionOutcome]) -> Planned:
 
 async def steps_run(rules: RuleSet, test: InlineTest, now: datetime | None) -> str | None:
     """A test with `steps:`, on one scratch store: None when every step did what it expects."""
-    rehearsal = Rehearsal(rules, test.now or now)
+    rehearsal = Rehearsal(rules, test.now or now, hold=True)  # a burst of messages is a conversation
     for number, step in enumerate(test.steps, 1):
         if step.wait is not None:
             outcomes = await rehearsal.wait(step.wait)

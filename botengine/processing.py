@@ -73,6 +73,7 @@ class RuleProcessor:
         broadcaster: Broadcaster | None = None,
         debounce: QuietWindow | None = None,
         keywords: Keywords | None = None,
+        hold: bool | None = None,
     ) -> None:
         self.rules = rules
         self.storage = storage
@@ -84,7 +85,8 @@ class RuleProcessor:
         self.listeners = tuple(listeners)  # e.g. the dashboard's traces and charts
         self.job_listeners = tuple(job_listeners)
         self.broadcaster = broadcaster  # runs the broadcast jobs
-        self.quiet = QuietWindows(storage, debounce, dry_run=dry_run)  # `debounce:`; the engine's default
+        # `debounce:` (the engine's default window): messages wait, unless a dry run (`hold` says)
+        self.quiet = QuietWindows(storage, debounce, dry_run=dry_run if hold is None else not hold)
         self.keywords = keywords  # the built-in STOP and START
         # a dry run on a scratch store (inline tests' steps) writes there as a live run would
         self.writes = not dry_run or executor.scratch

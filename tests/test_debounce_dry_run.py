@@ -82,3 +82,54 @@ def test_check_warns_that_only_messages_wait(tmp_path: Path) -> None:
     assert not loaded.errors
     [warning] = [str(w) for w in loaded.warnings if "debounce" in str(w)]
     assert "only incoming messages wait for a quiet window" in warning and "rules.yaml:4:" in warning
+
+
+STEPS = """
+rules:
+  - name: order
+    debounce: {wait: 5s, max: 12s}
+    do:
+      - reply: "{{ messages | length }}: {{ text | replace('\\\\n', ', ') }}"
+tests:
+  - name: three quick messages get one answer
+    steps:
+      - event: {text: "hi"}
+        expect: []
+      - event: {text: "I want to order"}
+        expect: []
+      - wait: 2s
+        expect: []
+      - event: {text: "a large pizza"}
+        expect: []
+      - wait: 5s
+        expect: [{reply: "3: hi, I want to order, a large pizza"}]
+      - event: {text: "and a cola"}
+        expect: []
+      - wait: 5s
+        expect: [{reply: "1: and a cola"}]
+  - name: someone who keeps writing is answered at the maximum wait
+    steps:
+      - event: {text: "one"}
+      - wait: 4s
+      - event: {text: "two"}
+      - wait: 4s
+      - event: {text: "three"}
+      - wait: 4s
+        expect: [{reply: "3: one, two, three"}]
+"""
+
+
+async def test_inline_steps_hold_a_burst_until_time_passes(tmp_path: Path) -> None:
+    outcomes = await run_tests(ruleset(tmp_path, STEPS))
+    assert [(o.name, o.passed, o.message) for o in outcomes] == [
+        ("three quick messages get one answer", True, ""),
+        ("someone who keeps writing is answered at the maximum wait", True, ""),
+    ]
+
+
+async def test_an_inline_step_that_expects_the_answer_too_early_fails(tmp_path: Path) -> None:
+    early = STEPS.replace(
+        "      - wait: 2s\n        expect: []", "      - wait: 2s\n        expect: [{reply: x}]"
+    )
+    [first, _] = await run_tests(ruleset(tmp_path, early))
+    assert not first.passed and "step 3" in first.message
