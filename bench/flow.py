@@ -1,0 +1,177 @@
+"""What branches and questions cost per event: CPU µs and store round trips, beside a plain reply.
+
+    .venv/bin/python bench/flow.py [--events 2000] [--redis redis://127.0.0.1:6379/15]
+
+Every scenario runs through the real RuleProcessor and Executor on the embedded store (and on
+Redis with --redis, in a namespace of its own, deleted afterwards); replies go to the fake Wawp
+in this process (an ASGI transport: no sockets), the same for every scenario:
+
+    reply        `reply: "Thanks: {{ text }}"`, the baseline
+    if           `if: {equals: hi}` with then:/else:, one reply in the branch taken
+    choose       three options (text regex, state, expr) and a default, one reply
+    bystander    the reply rule beside an `ask` rule: a message in a chat with no question waiting
+    ask          "order": the question sent, stored, its time limit scheduled
+    answer       the answer: validated (`expect: number`), kept in state, the next reply sent
+
+Ratios are against `reply` in the same run. `measure(...)` is the function a caller
+(bench/conversation.py) can use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import secrets
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from debounce import Counting  # bench/debounce.py
+
+from botengine.actions import Services
+from botengine.actions.executor import Executor
+from botengine.processing import RuleProcessor
+from botengine.rules.engine import RuleSet
+from botengine.sample_events import make_event
+from botengine.storage import Incoming, Storage
+from botengine.storage.disk import DiskStorage
+from botengine.testing import FakeWawp
+from botengine.wawp import CredentialStore, WawpClient
+
+logging.disable(logging.CRITICAL)
+
+REPLY = """
+  - name: plain
+    do: [{reply: "Thanks: {{ text }}"}]
+"""
+RULES = {
+    "reply": REPLY,
+    "if": """
+  - name: branch
+    do:
+      - if: {equals: hi}
+        then: [{reply: "Hello!"}]
+        else: [{reply: "Thanks: {{ text }}"}]
+""",
+    "choose": r"""
+  - name: menu
+    do:
+      - choose:
+          - if: {text: '^\s*order (?P<n>\d+)'}
+            do: [{reply: "Order {{ n }}"}]
+          - if: {state: {menu: main}}
+            do: [{reply: "Menu"}]
+          - if: {expr: "len(text) > 500"}
+            do: [{reply: "Long"}]
+        default: [{reply: "Thanks: {{ text }}"}]
+""",
+    "bystander": REPLY.replace("name: plain", "name: plain\n    if: {expr: \"text != 'order'\"}")
+    + """
+  - name: form
+    if: {equals: order}
+    do:
+      - ask: "Your order number?"
+        as: order
+        expect: number
+      - reply: "Order {{ state.order }}: thanks"
+""",
+}
+RULES["ask"] = RULES["answer"] = RULES["bystander"]
+
+
+def _events(texts: list[str], chats: int) -> list[Incoming]:
+    found = []
+    for text in texts:
+        for n in range(chats):
+            chat = f"4470{n:08d}@c.us"
+            body = json.dumps(make_event(text=text, sender=chat)).encode()
+            found.append(Incoming("default", f"e-{secrets.token_hex(6)}", "message", chat, body, time.time()))
+    return found
+
+
+async def _run(store: Storage, rules_dir: Path, scenario: str, events: int) -> tuple[float, float]:
+    """(CPU µs, round trips) per event of `scenario`'s measured events."""
+    (rules_dir / "rules.yaml").write_text("rules:" + RULES[scenario])
+    rules = RuleSet.load([rules_dir])
+    counting = Counting(store)
+    shared: Any = counting
+    fake = FakeWawp()
+    wawp = WawpClient(
+        CredentialStore({"BOTENGINE_WAWP_TOKEN": "t"}),
+        base_url="http://wawp",
+        transport=httpx.ASGITransport(app=fake.app),
+    )
+    processor = RuleProcessor(lambda: rules, shared, Executor(Services(storage=shared, wawp=wawp)))
+    before = {"ask": [], "answer": ["order"]}.get(scenario, [])
+    measured = {"ask": ["order"], "answer": ["10423"], "bystander": ["hello"]}.get(scenario, ["hi there"])
+    for event in _events(before, events):  # the questions the answers answer: not measured
+        await processor(event)
+    counting.calls.clear()
+    incoming = _events(measured, events)
+    started = time.process_time()
+    for event in incoming:
+        await processor(event)
+    spent = time.process_time() - started
+    sent = len(fake.calls_to("/v2/send/text"))
+    assert sent >= len(incoming), f"{scenario}: {sent} messages sent for {len(incoming)} events"
+    await wawp.http.aclose()
+    return spent / len(incoming) * 1e6, sum(counting.calls.values()) / len(incoming)
+
+
+async def measure(events: int = 2000, redis_url: str | None = None) -> dict[str, tuple[float, float]]:
+    """{"disk reply": (µs, round trips), "disk ask", …}: the cost per event, measured in this run."""
+    costs: dict[str, tuple[float, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for scenario in RULES:
+            for round_ in range(2):  # the second round is kept: the first warms imports and caches
+                path = Path(tmp) / f"{scenario}-{round_}"
+                (path / "rules").mkdir(parents=True)
+                store = DiskStorage(path / "data", sync="normal")
+                costs[f"disk {scenario}"] = await _run(store, path / "rules", scenario, events)
+                await store.close()
+            if redis_url:
+                path = Path(tmp) / f"r-{scenario}"
+                costs[f"redis {scenario}"] = await _redis(redis_url, path, scenario, events)
+    return costs
+
+
+async def _redis(url: str, path: Path, scenario: str, events: int) -> tuple[float, float]:
+    from botengine.storage.redis import RedisStorage
+
+    (path / "rules").mkdir(parents=True)
+    store = RedisStorage(url, namespace=f"bench-flow-{secrets.token_hex(4)}")
+    try:
+        return await _run(store, path / "rules", scenario, events)
+    finally:
+        client = store._client
+        names = [name async for name in client.scan_iter(match=store.keys.pattern(), count=1000)]
+        for start in range(0, len(names), 500):
+            await client.delete(*names[start : start + 500])
+        await store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=2000, help="events per scenario (one per chat)")
+    parser.add_argument("--redis", default=None, help="also on this Redis (a namespace of its own)")
+    args = parser.parse_args()
+    costs = asyncio.run(measure(args.events, args.redis))
+    print(f"{args.events} events per scenario; CPU µs and store round trips per event; ratio to reply")
+    for backend in ("disk", "redis"):
+        base = costs.get(f"{backend} reply")
+        if base is None:
+            continue
+        for scenario in RULES:
+            us, trips = costs[f"{backend} {scenario}"]
+            print(
+                f"{backend:5} {scenario:9} {us:8.1f} µs  {trips:5.1f} round trips  "
+                f"×{us / base[0]:.2f} CPU  +{trips - base[1]:.1f} round trips"
+            )
+
+
+if __name__ == "__main__":
+    main()
