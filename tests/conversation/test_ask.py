@@ -144,3 +144,20 @@ def test_a_waiting_question_survives_a_restart(tmp_path: Path, fake: FakeWawp) -
         "Address for order 10423?",
         "Send 10423 to 1 High St? yes/no",
     ]  # the third question's else: is empty: nothing more is said, and nothing twice
+
+
+def test_answers_are_data_never_templates(engine: EngineFactory, fake: FakeWawp) -> None:
+    with engine(FORM.replace("WAIT", "10m")) as bot:
+        converse(bot, fake, ["order", "10423", "{{ 7*7 }} {% if 1 %}x{% endif %}"])
+    assert said(fake)[-1] == "Send 10423 to {{ 7*7 }} {% if 1 %}x{% endif %}? yes/no"
+
+
+def test_a_dry_run_engine_waits_for_no_answer(engine: EngineFactory, fake: FakeWawp) -> None:
+    with engine(FORM.replace("WAIT", "10m"), dry_run=True) as bot:
+        bot.post(make_event(text="order"))
+        bot.post(make_event(text="10423"))
+        bot.wait_processed(2)
+        waiting = bot.call(lambda e: e.storage.scan("ask:"))
+        jobs = bot.call(lambda e: e.storage.jobs())
+    assert fake.calls_to("/v2/send/text") == []
+    assert waiting == [] and jobs == []  # nothing stored: the "10423" went through the rules
