@@ -79,12 +79,34 @@ def _shown(record: Handover, started: bool) -> JSONDict:
     }
 
 
-async def run_handover(params: HandoverParams, ctx: ActionContext) -> JSONDict:
+async def _start(
+    params: HandoverParams, ctx: ActionContext, now: float | None = None
+) -> tuple[Handover, bool]:
     event = ctx.event
     why = params.why[:WHY_KEPT]
-    record, started = await Handovers(ctx.services.storage).start(
-        event.session, _chat(params.chat, ctx), params.for_, why=why, by=ctx.rule, event_id=event.id
+    return await Handovers(ctx.services.storage).start(
+        event.session, _chat(params.chat, ctx), params.for_, why=why, by=ctx.rule, event_id=event.id, now=now
     )
+
+
+def _test_clock(ctx: ActionContext) -> float | None:
+    """The run's `now` (an inline test's clock, which `wait:` moves on)."""
+    written = ctx.plan.variables.get("now") if ctx.plan is not None else None
+    try:
+        return datetime.fromisoformat(written).timestamp() if isinstance(written, str) else None
+    except ValueError:
+        return None
+
+
+async def rehearse_handover(params: HandoverParams, ctx: ActionContext) -> JSONDict:
+    """Inline tests' steps: the handover on their scratch store, at their clock; no notification."""
+    record, started = await _start(params, ctx, _test_clock(ctx))
+    return _shown(record, started)
+
+
+async def run_handover(params: HandoverParams, ctx: ActionContext) -> JSONDict:
+    event = ctx.event
+    record, started = await _start(params, ctx)
     # a retry of this action (the notification failed) finds the handover it started itself
     started = started or record.event_id == event.id
     result = _shown(record, started)
@@ -145,6 +167,7 @@ HANDOVER = ActionKind(
     shorthand="for",
     result_var="handover",
     dry_result=dry_handover,
+    rehearse=rehearse_handover,  # inline tests' steps: the next step finds the chat with a person
     needs="chat",
     needs_unless="chat",
     capabilities=frozenset({Capability.HANDOVER}),
@@ -161,4 +184,5 @@ RESUME = ActionKind(
     needs="chat",
     needs_unless="chat",
     capabilities=frozenset({Capability.HANDOVER}),
+    rehearse=run_resume,  # only the store: inline tests' steps
 )
