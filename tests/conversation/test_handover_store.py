@@ -7,10 +7,11 @@ from dataclasses import replace
 
 import pytest
 
+from botengine import wawp
 from botengine.events import parse_envelope, view_of
 from botengine.handover import Handovers, SentMessages, handover_key
 from botengine.storage import Storage
-from botengine.testing import make_event
+from botengine.testing import make_event, wawp_bodies
 
 CHAT = "447441429009@c.us"
 KEY = "3EB0C767D26A1D8A9A3B"
@@ -99,3 +100,8 @@ async def test_a_tampered_or_newer_record_holds_no_chat_back(storage: Storage, s
     found = await handovers.current("default", CHAT)
     assert found is None or found.chat != CHAT
     assert [h.chat for h in await handovers.all()] == []
+
+
+def test_every_endpoint_that_makes_a_message_is_recorded() -> None:
+    # a send endpoint added to the client but not here would hand its own chats over
+    assert wawp_bodies.MESSAGE_PATHS | {wawp.SEND_TEXT} == wawp.MESSAGE_PATHS
