@@ -133,12 +133,9 @@ class Rehearsal:
             )
         view = view_of(parsed)
         await _preload(self.storage, view, state or {})
-        now = self.now + timedelta(seconds=self.waited) if self.now else None
-        if now is None and self.waited:
-            now = datetime.now(UTC) + timedelta(seconds=self.waited)
         quiet = _QUIET.set(True)
         try:
-            return await self.processor.process(view, body, now=now)
+            return await self.processor.process(view, body, now=self._clock())
         finally:
             _QUIET.reset(quiet)
 
@@ -155,11 +152,17 @@ class Rehearsal:
                 due = await self.storage.take_due(time.time(), 1)
                 if not due:
                     break
-                await self.processor.run_job(due[0])
+                await self.processor.run_job(due[0], now=self._clock())  # a burst's rules see it
                 await self.storage.finish(due[0].id)
         finally:
             _QUIET.reset(quiet)
         return self._ran_by_jobs
+
+    def _clock(self) -> datetime | None:
+        """The time the rules see: the test's `now:` (or the real time) plus the time waited."""
+        if self.now is None and not self.waited:
+            return None
+        return (self.now or datetime.now(UTC)) + timedelta(seconds=self.waited)
 
     async def _ran(self, plan: RunPlan, outcomes: list[ActionOutcome]) -> None:
         self._ran_by_jobs += outcomes

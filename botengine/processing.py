@@ -159,19 +159,21 @@ class RuleProcessor:
         result.summary = summary_of(result.outcomes, len(evaluation.matches))
         return result
 
-    async def _answer_burst(self, job: BurstJob) -> None:
+    async def _answer_burst(self, job: BurstJob, now: datetime | None) -> None:
         """A quiet window ended: its burst, as one event, through the rules that waited for it."""
         due = await self.quiet.close(job, self.rules())
         if due is None:
             return  # a later message re-armed the window, or the burst was answered
         view = await self.identities.complete(due.view)
-        result = await self._evaluate(due.rules, view, due.body, None, None, burst=True)
+        result = await self._evaluate(due.rules, view, due.body, now, None, burst=True)
         for listener in self.listeners:
             await _tell(listener, result)
         await self.quiet.done(due)
 
-    async def run_job(self, job: Job) -> None:
-        """The scheduler's runner: a retry or follow-up (`run`) or a replayed event (`requeue`)."""
+    async def run_job(self, job: Job, now: datetime | None = None) -> None:
+        """The scheduler's runner: a retry or follow-up (`run`) or a replayed event (`requeue`).
+
+        `now`: the time rules see when the job evaluates them (a burst), if not the real one."""
         record = decode_job(job.data)
         if self.metrics is not None:
             self.metrics.jobs_run.labels(record.type).inc()
@@ -182,7 +184,7 @@ class RuleProcessor:
             for listener in self.job_listeners:
                 await _tell(listener, record.plan, outcomes)
         elif isinstance(record, BurstJob):
-            await self._answer_burst(record)
+            await self._answer_burst(record, now)
         elif isinstance(record, BroadcastJob):
             if self.broadcaster is None:
                 raise ValueError("a broadcast job, but this engine runs no broadcasts")

@@ -133,3 +133,22 @@ async def test_an_inline_step_that_expects_the_answer_too_early_fails(tmp_path: 
     )
     [first, _] = await run_tests(ruleset(tmp_path, early))
     assert not first.passed and "step 3" in first.message
+
+
+async def test_a_burst_answered_in_steps_sees_the_test_clock(tmp_path: Path) -> None:
+    rules = """
+    rules:
+      - name: order
+        debounce: 5s
+        do: [{reply: "{{ now[:19] }}"}]
+    tests:
+      - name: the answer comes 5 seconds after the message, on the test's clock
+        now: "2026-12-05T12:00:00Z"
+        steps:
+          - event: {text: "hi"}
+            expect: []
+          - wait: 5s
+            expect: [{reply: "2026-12-05T12:00:05"}]
+    """
+    [outcome] = await run_tests(ruleset(tmp_path, rules))
+    assert outcome.passed, outcome.message
