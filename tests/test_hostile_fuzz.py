@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -36,6 +37,9 @@ rules:
 """
 FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 accepted: list[str] = []
+# One client for every request: a new one per request loads the CA bundle each time (tens of ms
+# on a loaded machine, hundreds of examples), which pushed the fuzz tests past their time limit.
+_HTTP = httpx.Client(timeout=10)
 failures: list[logging.LogRecord] = []
 
 
@@ -99,6 +103,15 @@ envelopes = st.fixed_dictionaries(
 )
 
 
+JSON = {"content-type": "application/json"}
+
+
+def _request(method: str, url: str, **options: Any) -> httpx.Response:
+    """A request with only the headers given: no cookie an earlier answer set is sent along."""
+    _HTTP.cookies.clear()
+    return _HTTP.request(method, url, **options)
+
+
 def _dumps(value: object) -> bytes:
     try:
         return json.dumps(value, allow_nan=True).encode("utf-8", "surrogatepass")
@@ -109,12 +122,7 @@ def _dumps(value: object) -> bytes:
 @FUZZ
 @given(envelope=envelopes)
 def test_the_webhook_never_answers_5xx(bot: RunningEngine, envelope: dict[str, object]) -> None:
-    answer = httpx.post(
-        bot.url + "/webhook/whatsapp",
-        content=_dumps(envelope),
-        headers={"content-type": "application/json"},
-        timeout=10,
-    )
+    answer = _request("POST", bot.url + "/webhook/whatsapp", content=_dumps(envelope), headers=JSON)
     assert answer.status_code < 500, answer.text
     if answer.status_code == 200 and answer.json()["status"] == "accepted":
         accepted.append(str(envelope.get("id", "")))
@@ -135,7 +143,7 @@ def test_dashboard_pages_take_any_cookie_path_or_query(
         headers["authorization"] = b"Bearer " + cookie
         for page in (f"/dashboard/events/{path}", f"/dashboard/dlq/{path}", "/dashboard/events", "/readyz"):
             try:
-                answer = httpx.get(bot.url + page, params={"q": query}, headers=headers, timeout=10)
+                answer = _request("GET", bot.url + page, params={"q": query}, headers=headers)
             except httpx.LocalProtocolError:
                 continue  # httpx refused to send it: nothing reached the engine
             assert answer.status_code < 500, (page, answer.text[-300:])
@@ -190,12 +198,7 @@ def _post_odd_but_valid(bot: RunningEngine) -> None:
             "timestamp": stamps[number % len(stamps)],
             "payload": payload,
         }
-        answer = httpx.post(
-            bot.url + "/webhook/whatsapp",
-            content=_dumps(envelope),
-            headers={"content-type": "application/json"},
-            timeout=10,
-        )
+        answer = _request("POST", bot.url + "/webhook/whatsapp", content=_dumps(envelope), headers=JSON)
         assert answer.status_code == 200, (envelope, answer.text)
         if answer.json()["status"] == "accepted":
             accepted.append(envelope["id"])
@@ -256,7 +259,7 @@ def test_odd_credentials_are_refused_not_a_crash(
     }
     target = guarded.url + "/webhook/whatsapp?secret=" + quote(query)
     try:
-        answer = httpx.post(target, content=_dumps(make_event()), headers=headers, timeout=10)
+        answer = _request("POST", target, content=_dumps(make_event()), headers=headers)
     except httpx.LocalProtocolError:
         return  # httpx refused to send it: nothing reached the engine
     # 400 from the HTTP parser (a control byte in a header), else refused by the checks
