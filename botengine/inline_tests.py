@@ -103,6 +103,8 @@ def _planned(outcomes: list[ActionOutcome]) -> Planned:
     for outcome in outcomes:
         if outcome.status == "failed":
             raise BotengineError(f"rule {outcome.rule}, action {outcome.kind}: {outcome.detail}")
+        if outcome.status == "skipped":  # a message to someone who opted out: it would not go
+            continue
         kind = ACTIONS.get(outcome.kind)
         if kind is None or not kind.reads_only:
             planned.append((outcome.rule, outcome.kind, outcome.params or {}))

@@ -111,6 +111,7 @@ OPT_OUT = ActionKind(
     needs="sender",
     result_var=CONFIRMS,
     dry_result=_dry_opt_out,
+    rehearse=run_opt_out,  # on a scratch store (inline tests' steps) the next step sees it
 )
 OPT_IN = ActionKind(
     name="opt_in",
@@ -122,4 +123,5 @@ OPT_IN = ActionKind(
     shorthand="who",
     needs="sender",
     result_var="opt_in",
+    rehearse=run_opt_in,
 )

@@ -277,6 +277,7 @@ class Executor:
         try:
             rendered = render_action(a.spec, {**plan.variables, **plan.results}, self.services.env)
             preview = kind.preview(rendered.params, a.ctx)
+            await refusal(kind, rendered.params, a.ctx)  # the store is only read
             if kind.reads_only:
                 result = await kind.run(rendered.params, a.ctx)
             elif self.scratch and kind.rehearse is not None:
@@ -285,6 +286,11 @@ class Executor:
                 result = kind.dry_result(rendered.params, a.ctx) if kind.dry_result else {}
         except ActionError as exc:
             return a.outcome("failed", str(exc))
+        except OptedOut as exc:  # what a real run would do: skip it
+            a.rendered = rendered
+            return dataclasses.replace(
+                a.outcome("skipped", str(exc)), preview=redact(preview, rendered.secrets)
+            )
         a.rendered = rendered
         if kind.reads_only and isinstance(result, dict):
             preview = {**preview, **result}  # what it decided, and why

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from botengine.dry_run import Rehearsal
+from botengine.inline_tests import run_tests
 from botengine.keywords import Keywords, normalized
 from botengine.options import keywords
 from botengine.testing import FakeWawp, make_event
 from tests.actions.conftest import EngineFactory
-from tests.rules_helpers import view
+from tests.rules_helpers import ruleset, view
 
 STOP_REPLY = "You will get no more messages from us. Write START to get them again."
 START_REPLY = "Welcome back! You will get our messages again. Write STOP to stop them."
@@ -115,3 +120,37 @@ def test_the_built_ins_can_be_turned_off(engine: EngineFactory, fake: FakeWawp) 
         bot.post(make_event(text="STOP", sender="447700900006@c.us"))
         fake.wait_for(1, "/v2/send/text")
     assert said_to(fake, "447700900006@c.us") == ["Thanks for writing"]
+
+
+INLINE = """
+rules:
+  - name: thanks
+    if: {chat: contact}
+    do: [{reply: "Thanks for writing"}]
+tests:
+  - name: STOP stops the catch-all too, START brings it back
+    steps:
+      - event: {text: "Stop!"}
+        expect:
+          - opt_out: sender
+          - reply: "You will get no more messages from us. Write START to get them again."
+      - event: {text: "hello"}
+        expect: []
+      - event: {text: "start"}
+        expect:
+          - opt_in: sender
+          - reply: "Welcome back! You will get our messages again. Write STOP to stop them."
+          - reply: "Thanks for writing"
+"""
+
+
+async def test_inline_tests_and_dry_runs_see_the_built_ins_and_the_skips(tmp_path: Path) -> None:
+    rules = ruleset(tmp_path, INLINE)
+    [outcome] = await run_tests(rules)
+    assert outcome.passed, outcome.message
+    rehearsal = Rehearsal(rules)
+    await rehearsal.event(json.dumps(make_event(text="STOP")).encode())
+    hello = await rehearsal.event(json.dumps(make_event(text="hello")).encode())
+    [skipped] = hello.outcomes
+    assert (skipped.kind, skipped.status) == ("reply", "skipped")
+    assert skipped.detail.startswith("opted out: ") and skipped.preview is not None
