@@ -11,13 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from botengine.actions import ACTIONS, ActionContext, Services
+from botengine.actions.consent import OptedOut, refusal
+from botengine.actions.outgoing import recipient
 from botengine.dashboard.traces import TraceStore
-from botengine.optouts import StoreOptOuts
+from botengine.optouts import StoreOptOuts, is_person
+from botengine.storage.memory import MemoryStorage
 from botengine.testing import FakeWawp, make_event
 from botengine.testing.engine import RunningEngine, running_engine
 from tests.actions.conftest import EngineFactory
 from tests.conftest import REDIS_URL, drop_namespace, require_redis
+from tests.rules_helpers import view
 
 CUSTOMER = "447700900001@c.us"
 OTHER = "447700900002@c.us"
@@ -177,3 +183,46 @@ def test_on_redis_stop_blocks_and_start_lifts(
         bot.post(make_event(text=f"ping {CUSTOMER}", sender=ADMIN))
         fake.wait_for(3, "/v2/send/text")
     assert texts_to(fake, CUSTOMER)[1:] == ["Welcome back!", "A message for you"]
+
+
+def test_menu_kinds_to_someone_who_opted_out_are_skipped(engine: EngineFactory, fake: FakeWawp) -> None:
+    rules = (
+        shop()
+        + """
+  - name: menu
+    if: {equals: menu}
+    do:
+      - poll: {question: "Which branch?", options: [North, South]}
+      - location: {latitude: 51.5, longitude: -0.12, title: "Our shop"}
+      - react: "👍"
+"""
+    )
+    with engine(rules) as bot:
+        bot.post(make_event(text="stop", sender=CUSTOMER))
+        fake.wait_for(1, "/v2/send/text")
+        bot.post(make_event(text="menu", sender=CUSTOMER))
+        bot.wait_until(lambda: opted_out_count(bot, "react") == 1, what="the whole menu to be skipped")
+        counts = [opted_out_count(bot, kind) for kind in ("poll", "location")]
+    assert counts == [1, 1]
+    assert [c.path for c in fake.calls] == ["/v2/send/text"]
+
+
+async def test_every_kind_that_sends_asks_before_writing_to_a_person() -> None:
+    """A new kind with sends=True is covered without a line of its own: its `to:` (or the event's
+    chat) is who it writes to."""
+    storage = MemoryStorage()
+    await StoreOptOuts(storage).add("default", CUSTOMER)
+    event = view(make_event(text="hi", sender=CUSTOMER))
+    ctx = ActionContext(event, "r", "0", Services(storage=storage))
+    sending = [kind for kind in ACTIONS.values() if kind.sends]
+    assert len(sending) >= 10
+    for kind in sending:
+        written = kind.expand(yaml.safe_load(kind.example)[kind.name])
+        if "to" in written:  # the example writes to a group: to the person instead
+            written = {**written, "to": CUSTOMER}
+        params = kind.params.model_validate(written)
+        if is_person(recipient(params, ctx)):
+            with pytest.raises(OptedOut):
+                await refusal(kind, params, ctx)
+        else:  # `remove` acts on the event's group
+            assert kind.needs == "group" or kind.name == "remove", kind.name
