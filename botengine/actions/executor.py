@@ -170,6 +170,8 @@ class Executor:
             self.services.metrics.action_seconds.labels(a.spec.kind).observe(elapsed / 1000)
         log.info("action done", extra={"fields": {**a.fields, "ms": round(elapsed, 1)}})
         detail = "sent again after the engine died while it ran (uncertain: resend)" if a.dead_claim else ""
+        if a.kind is not None and a.kind.reads_only and isinstance(result, dict):
+            detail = str(result.get("why", detail))  # a branch: the trace says which and why
         return a.outcome("done", detail, result, elapsed)
 
     async def _paced(self, a: Attempt) -> Any:

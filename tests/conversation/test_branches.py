@@ -164,3 +164,19 @@ def test_mistakes_in_branches_are_reported_at_their_line(tmp_path: Path) -> None
     assert any(p.startswith("FILE:16:") and "at least one trigger" in p for p in found), found
     assert any(p.startswith("FILE:18:") and "unknown variable 'gott'" in p for p in found), found
     assert any(p.startswith("FILE:19:") and "unknown action 'replly'" in p for p in found), found
+
+
+async def test_a_live_run_traces_the_branch_taken_and_why(tmp_path: Path) -> None:
+    from botengine.actions import Services
+    from botengine.actions.executor import Executor
+    from botengine.processing import RuleProcessor
+    from botengine.storage.memory import MemoryStorage
+    from tests.rules_helpers import view
+
+    rules = RuleSet.load([write_rules(tmp_path, ONCE)])
+    storage = MemoryStorage()
+    processor = RuleProcessor(lambda: rules, storage, Executor(Services(storage=storage)))
+    event = make_event(text="hi")
+    processed = await processor.process(view(event), json.dumps(event).encode())
+    decision = processed.outcomes[0]  # (its reply then fails here: no Wawp; the trace is the point)
+    assert (decision.kind, decision.status, decision.detail) == ("if", "done", "the condition holds")
