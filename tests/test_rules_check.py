@@ -94,7 +94,7 @@ def rule(body: str) -> str:
         ),
         (
             "cooldown: 10 minutes\ndo: [{reply: hi}]\n",
-            "r.yaml:3:15: rule 'greet': cooldown: Value error, '10 minutes' is not a duration; write it "
+            "r.yaml:3:15: rule 'greet': cooldown: '10 minutes' is not a duration; write it "
             "like 30s, 10m, 2h, 1h30m or 7d",
         ),
         (

@@ -92,8 +92,11 @@ class Where:
             loc = tuple(err["loc"])
             if err["type"] == "extra_forbidden":
                 name = str(loc[-1])
-                self.report(f"unknown key {name!r}", did_you_mean(name, fields), at=loc, key=True)
+                # `fields` are this mapping's keys: a key inside one of its values is another's
+                hint = did_you_mean(name, fields) if len(loc) == 1 else ""
+                self.report(f"unknown key {name!r}", hint, at=loc, key=True)
             elif err["type"] == "missing":
                 self.report(f"missing {loc[-1]!r}", at=loc[:-1])
             else:
-                self.report(f"{'.'.join(str(p) for p in loc)}: {err['msg']}", at=loc)
+                message = err["msg"].removeprefix("Value error, ")  # pydantic's words, not ours
+                self.report(f"{'.'.join(str(p) for p in loc)}: {message}", at=loc)
