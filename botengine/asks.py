@@ -32,6 +32,7 @@ from botengine.actions.executor import Executor
 from botengine.actions.plan import ActionOutcome, RunPlan
 from botengine.errors import RecordError
 from botengine.events import EventView
+from botengine.handover import Handovers, chat_of
 from botengine.jobs import AskJob, PendingAsk, encode
 from botengine.keywords import Keywords, normalized
 from botengine.rules.branches import holds
@@ -63,6 +64,7 @@ class Asks:
         self.storage = storage
         self.executor = executor
         self.keywords = keywords
+        self.handovers = Handovers(storage)
 
     async def answer(self, view: EventView, now: datetime | None = None) -> Answered | None:
         """What the question waiting in `view`'s chat made of it; None when it is no answer."""
@@ -72,6 +74,8 @@ class Asks:
         record = _pending(await self.storage.get(slot))
         if record is None or record.plan.event_id == view.id:  # the message that asked, redelivered
             return None
+        if await self._with_a_person(view):
+            return None  # the person answers now: the rules stay quiet, the question ends unsaid
         mark = answered_key(view.session, view.id)
         answered = await self.storage.get(mark)
         if answered is not None and answered != record.token:
@@ -86,8 +90,12 @@ class Asks:
         return Answered(record.plan.rule, await self._settle(record.token, slot, record.job, plan, view.id))
 
     async def expire(self, job: AskJob) -> list[ActionOutcome]:
-        """The question's time limit: its `else:`, unless an answer settled it first."""
-        return await self._settle(job.token, job.slot, None, job.plan, "timeout")
+        """The question's time limit: its `else:`, unless an answer settled it first (or the chat
+        was handed to a person meanwhile: nothing is said over them)."""
+        plan = job.plan
+        if await self._with_a_person(plan.view()):
+            plan = plan.model_copy(update={"actions": []})
+        return await self._settle(job.token, job.slot, None, plan, "timeout")
 
     # -- the ways a question ends ---------------------------------------------------------------
 
@@ -154,6 +162,9 @@ class Asks:
             await self.storage.delete(slot)
 
     # -- what counts as an answer ---------------------------------------------------------------
+
+    async def _with_a_person(self, view: EventView) -> bool:
+        return await self.handovers.current(view.session, chat_of(view.chat)) is not None
 
     def _keyword(self, view: EventView) -> bool:
         words = self.keywords

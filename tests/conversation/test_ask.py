@@ -161,3 +161,33 @@ def test_a_dry_run_engine_waits_for_no_answer(engine: EngineFactory, fake: FakeW
         jobs = bot.call(lambda e: e.storage.jobs())
     assert fake.calls_to("/v2/send/text") == []
     assert waiting == [] and jobs == []  # nothing stored: the "10423" went through the rules
+
+
+HANDED = """
+rules:
+  - name: form
+    if: {equals: order}
+    do:
+      - ask: "Your order number?"
+        as: order
+        wait: WAIT
+        else: [{reply: "No answer."}]
+      - reply: "Thanks for {{ state.order }}"
+  - name: person
+    on: message.any
+    if: {from_me: true, equals: "#human"}          # the shop's own phone takes the chat
+    do: [{handover: {for: 1h}}]
+"""
+
+
+def test_a_chat_handed_to_a_person_takes_no_answer_and_hears_no_time_limit(
+    engine: EngineFactory, fake: FakeWawp
+) -> None:
+    with engine(HANDED.replace("WAIT", "1s")) as bot:
+        converse(bot, fake, ["order"])
+        bot.post(make_event("message.any", text="#human", from_me=True))  # handed to a person
+        bot.post(make_event(text="10423"))  # the person's business now
+        bot.wait_processed(3)
+        bot.wait_until(lambda: not bot.call(lambda e: e.storage.jobs()), what="the time limit to run")
+        time.sleep(0.3)
+    assert said(fake) == ["Your order number?"]
