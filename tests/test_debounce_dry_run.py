@@ -154,3 +154,27 @@ async def test_a_burst_answered_in_steps_sees_the_test_clock(tmp_path: Path) -> 
     """
     [outcome] = await run_tests(ruleset(tmp_path, rules))
     assert outcome.passed, outcome.message
+
+
+async def test_a_burst_is_not_answered_once_a_person_took_the_chat(tmp_path: Path) -> None:
+    rules = """
+    rules:
+      - name: I answer myself
+        on: message.any
+        if: {human_reply: true}
+        do: [{handover: {for: 12h}}]
+      - name: order
+        debounce: 5s
+        do: [{reply: "{{ text }}"}]
+    tests:
+      - name: the customer writes, I answer on the phone before the window ends
+        steps:
+          - event: {text: "where is my parcel?"}
+            expect: []
+          - event: {type: message.any, text: "Sam here, checking", from_me: true}
+            expect: [{handover: {for: 12h}}]
+          - wait: 5s
+            expect: []
+    """
+    [outcome] = await run_tests(ruleset(tmp_path, rules))
+    assert outcome.passed, outcome.message
