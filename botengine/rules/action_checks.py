@@ -91,6 +91,13 @@ class ActionChecker:
         for word in kinds:  # `if:` with `then:` and `else:` beside it is one action
             if word in ACTIONS and ACTIONS[word].siblings:
                 kinds = [k for k in kinds if k not in ACTIONS[word].siblings]
+                stray = [k for k in kinds if k != word and k not in ACTIONS]
+                if stray:  # `ask:` with `wiat: 5m` beside it: a misspelt key, not a second action
+                    beside = (*ACTIONS[word].siblings, *ACTION_OPTIONS)
+                    for key in stray:
+                        hint = did_you_mean(str(key), beside) or f"beside {word}: go {', '.join(beside)}"
+                        where.report(f"{word}: unknown key {key!r}", hint, at=(key,), key=True)
+                    return None
                 break
         if len(kinds) != 1:
             what = "no action" if not kinds else f"several actions ({', '.join(map(str, kinds))})"

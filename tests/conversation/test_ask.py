@@ -191,3 +191,37 @@ def test_a_chat_handed_to_a_person_takes_no_answer_and_hears_no_time_limit(
         bot.wait_until(lambda: not bot.call(lambda e: e.storage.jobs()), what="the time limit to run")
         time.sleep(0.3)
     assert said(fake) == ["Your order number?"]
+
+
+def test_mistakes_in_a_question_are_reported_at_their_line(tmp_path: Path) -> None:
+    from botengine.rules.loader import load
+    from tests.rules_helpers import write_rules
+
+    path = write_rules(
+        tmp_path,
+        """
+        rules:
+          - name: q
+            do:
+              - ask: "Your order?"
+                wiat: 5m
+              - ask: "Your order?"
+                expect: []
+              - ask: "Your order?"
+                expect: {}
+              - ask: "Your order?"
+                wait: 0s
+              - ask: "Your order?"
+                expect: {txt: '^\\\\d+$'}
+              - ask: "Your order?"
+                then: [{reply: "{{ ordr }}"}]
+                as: order
+        """,
+    )
+    found = [str(p).replace(str(path), "FILE") for p in load([path]).errors]
+    assert any(p.startswith("FILE:6:") and "unknown key 'wiat'" in p and "'wait'" in p for p in found), found
+    assert any(p.startswith("FILE:8:") and "at least one choice" in p for p in found), found
+    assert any(p.startswith("FILE:10:") and "at least one trigger" in p for p in found), found
+    assert any(p.startswith("FILE:12:") and "more than 0" in p for p in found), found
+    assert any(p.startswith("FILE:14:") and "unknown trigger 'txt'" in p for p in found), found
+    assert any(p.startswith("FILE:16:") and "variable 'ordr' (did you mean" in p for p in found), found
