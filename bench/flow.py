@@ -3,8 +3,9 @@
     .venv/bin/python bench/flow.py [--events 2000] [--redis redis://127.0.0.1:6379/15]
 
 Every scenario runs through the real RuleProcessor and Executor on the embedded store (and on
-Redis with --redis, in a namespace of its own, deleted afterwards); replies go to the fake Wawp
-in this process (an ASGI transport: no sockets), the same for every scenario:
+Redis with --redis, in a namespace of its own, deleted afterwards). Replies go through the real
+Wawp client to an httpx MockTransport that answers like Wawp (no sockets, no server: the figures
+are the engine's own), the same for every scenario:
 
     reply        `reply: "Thanks: {{ text }}"`, the baseline
     if           `if: {equals: hi}` with then:/else:, one reply in the branch taken
@@ -26,6 +27,7 @@ import logging
 import secrets
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +41,6 @@ from botengine.rules.engine import RuleSet
 from botengine.sample_events import make_event
 from botengine.storage import Incoming, Storage
 from botengine.storage.disk import DiskStorage
-from botengine.testing import FakeWawp
 from botengine.wawp import CredentialStore, WawpClient
 
 logging.disable(logging.CRITICAL)
@@ -99,11 +100,16 @@ async def _run(store: Storage, rules_dir: Path, scenario: str, events: int) -> t
     rules = RuleSet.load([rules_dir])
     counting = Counting(store)
     shared: Any = counting
-    fake = FakeWawp()
+    sent = Counter[str]()
+
+    def wawp_answers(request: httpx.Request) -> httpx.Response:
+        sent[request.url.path] += 1
+        return httpx.Response(200, json={"id": f"true_x_{secrets.token_hex(8)}"})
+
     wawp = WawpClient(
         CredentialStore({"BOTENGINE_WAWP_TOKEN": "t"}),
         base_url="http://wawp",
-        transport=httpx.ASGITransport(app=fake.app),
+        transport=httpx.MockTransport(wawp_answers),
     )
     processor = RuleProcessor(lambda: rules, shared, Executor(Services(storage=shared, wawp=wawp)))
     before = {"ask": [], "answer": ["order"]}.get(scenario, [])
@@ -116,8 +122,8 @@ async def _run(store: Storage, rules_dir: Path, scenario: str, events: int) -> t
     for event in incoming:
         await processor(event)
     spent = time.process_time() - started
-    sent = len(fake.calls_to("/v2/send/text"))
-    assert sent >= len(incoming), f"{scenario}: {sent} messages sent for {len(incoming)} events"
+    texts = sent["/v2/send/text"]
+    assert texts >= len(incoming), f"{scenario}: {texts} messages sent for {len(incoming)} events"
     await wawp.http.aclose()
     return spent / len(incoming) * 1e6, sum(counting.calls.values()) / len(incoming)
 
