@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
+import pytest
 
 from botengine.bursts import MAX_MESSAGES
 from botengine.quiet import parse_quiet_window
@@ -18,6 +19,7 @@ from botengine.testing import FakeWawp, make_event
 from botengine.testing.engine import RunningEngine
 from botengine.testing.waiting import eventually
 from tests.actions.conftest import EngineFactory
+from tests.conftest import REDIS_URL
 
 WINDOW = "3s"  # long beside posting three messages on loopback (milliseconds), even on a busy machine
 
@@ -70,6 +72,17 @@ def test_three_quick_messages_get_one_answer_that_knows_all_three(
         t for _, t in trace if isinstance(t, dict) and str(t.get("event_id", "")).startswith("burst-")
     ]
     assert answer["summary"] == "done" and answer["text"] == "hi\nI want to order\na pizza"
+
+
+@pytest.mark.redis
+def test_on_redis_three_quick_messages_get_one_answer(
+    engine: EngineFactory, fake: FakeWawp, redis_namespace: str
+) -> None:
+    with engine(BURST_RULES, redis_url=REDIS_URL, redis_namespace=redis_namespace) as bot:
+        post_all(bot, [make_event(text=t) for t in ("hi", "I want to order", "a pizza")])
+        fake.wait_for(1, "/v2/send/text")
+        bot.wait_until(lambda: not bot.call(lambda e: e.storage.jobs()), what="no burst left waiting")
+    assert texts(fake) == ["3 messages: hi / I want to order / a pizza [3 ids]"]
 
 
 def test_a_message_after_the_window_gets_its_own_answer(engine: EngineFactory, fake: FakeWawp) -> None:

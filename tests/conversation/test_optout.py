@@ -5,8 +5,6 @@ End to end: the real engine on loopback, its real store, the fake Wawp."""
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,7 @@ from botengine.storage.memory import MemoryStorage
 from botengine.testing import FakeWawp, make_event
 from botengine.testing.engine import RunningEngine, running_engine
 from tests.actions.conftest import EngineFactory
-from tests.conftest import REDIS_URL, drop_namespace, require_redis
+from tests.conftest import REDIS_URL
 from tests.rules_helpers import view
 
 CUSTOMER = "447700900001@c.us"
@@ -157,16 +155,6 @@ def test_an_opt_out_survives_a_restart(tmp_path: Path, fake: FakeWawp) -> None:
         bot.post(make_event(text=f"ping {CUSTOMER}", sender=ADMIN))
         bot.wait_until(lambda: opted_out_count(bot, "send") == 1, what="the send to be skipped")
     assert len(fake.calls_to("/v2/send/text")) == 1
-
-
-@pytest.fixture
-def redis_namespace() -> Iterator[str]:
-    require_redis()
-    namespace = f"botengine-test-{secrets.token_hex(6)}"
-    yield namespace
-    import asyncio
-
-    asyncio.run(drop_namespace(namespace))
 
 
 @pytest.mark.redis
