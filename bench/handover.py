@@ -2,18 +2,19 @@
 
     .venv/bin/python bench/handover.py [--events 1000] [--redis redis://127.0.0.1:6379/15]
 
-The same ordinary rule (`set` a state variable from the text: no network) runs through the real
-RuleProcessor and Executor on the embedded store (and on Redis with --redis, in a namespace of its
-own, deleted afterwards), for customer messages in chats no person has:
+The same ordinary rule (a `reply`, through the real Wawp client answered in process: no network)
+runs through the real RuleProcessor and Executor on the embedded store (and on Redis with
+--redis, in a namespace of its own, deleted afterwards), for customer messages in chats no person
+has:
 
-    without     the rule alone: a set without handovers gets no check at all
+    without     the rule alone: a set without handovers gets no check and records no send
     with        the rule beside a `human_reply` → `handover` rule and a `#bot` → `resume` rule:
-                every rule gets the implicit `handover: false` (one store read per event, shared
-                by all its rules)
+                the replying rule gets the implicit `handover: false` (one store read per event,
+                shared by all its rules), and the reply is recorded (before and after the send)
     held        as `with`, each chat with a person: the rule is held back (no action runs)
 
-and two costs outside the customer's events: an own message (the bot's echo, told from a
-person's by its recorded id), and recording one of the bot's sends (before and after the request).
+and, on their own: the rules' evaluation (where the check's read shows), an own message (the
+bot's echo, told from a person's by its recorded id), and recording one send (before and after).
 Ratios are against `without` in the same run; each kind is measured in five interleaved rounds
 and its fastest kept (the machine is shared).
 
@@ -33,9 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from debounce import Counting  # bench/debounce.py
 
-from botengine.actions import Services
+from botengine.actions import Capability, Services
 from botengine.actions.executor import Executor
 from botengine.events import parse_envelope, view_of
 from botengine.handover import Handovers, SentMessages
@@ -44,14 +46,15 @@ from botengine.rules.engine import RuleSet
 from botengine.sample_events import make_event
 from botengine.storage import Incoming, Storage
 from botengine.storage.disk import DiskStorage
+from botengine.wawp import CredentialStore, WawpClient
 
 logging.disable(logging.CRITICAL)
 
 ORDINARY = """
 rules:
-  - name: remember
+  - name: answer
     do:
-      - set: {var: said, value: "{{ text }}"}
+      - reply: "Got it: {{ text }}"
 """
 HANDING = (
     ORDINARY
@@ -91,15 +94,31 @@ def _events(kind: str, count: int, tag: str) -> list[Incoming]:
     return found
 
 
+def _wawp_answer(request: httpx.Request) -> httpx.Response:
+    """Wawp's answer to a send, in process: the real client's work without the network's."""
+    chat = json.loads(request.content)["chatId"]
+    return httpx.Response(200, json={"id": f"true_{chat}_{secrets.token_hex(10).upper()}"})
+
+
 async def _events_cost(store: Storage, rules_dir: Path, text: str, events: list[Incoming]) -> Cost:
+    """Whole events: rules, then the reply through the real Wawp client (its sends recorded as
+    app.py has them recorded: while the set uses handovers)."""
     (rules_dir / "rules.yaml").write_text(text)
     rules = RuleSet.load([rules_dir])
     counting: Any = Counting(store)
-    processor = RuleProcessor(lambda: rules, counting, Executor(Services(storage=counting)))
-    started = time.process_time()
-    for event in events:
-        await processor(event)
-    spent = time.process_time() - started
+    credentials = CredentialStore({"BOTENGINE_WAWP_TOKEN": "bench"})
+    wawp = WawpClient(
+        credentials, base_url="http://wawp.invalid", transport=httpx.MockTransport(_wawp_answer)
+    )
+    wawp.observer = SentMessages(counting, lambda: Capability.HANDOVER in rules.capabilities)
+    processor = RuleProcessor(lambda: rules, counting, Executor(Services(storage=counting, wawp=wawp)))
+    try:
+        started = time.process_time()
+        for event in events:
+            await processor(event)
+        spent = time.process_time() - started
+    finally:
+        await wawp.close()
     return Cost(spent / len(events) * 1e6, sum(counting.calls.values()) / len(events))
 
 

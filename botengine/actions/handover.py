@@ -8,8 +8,8 @@
           text: "{{ sender.name }} wants a person: wa.me/{{ sender.number }}"
     - resume: {}                              # this chat answers to the rules again
 
-While a chat is with a person, only rules that say `handover: true` or `handover: any` (and rules
-about your own messages) run in it (rules/triggers/handover.py). The record is in the store
+While a chat is with a person, the rules that would write to it do not run there, unless they say
+`handover: true` or `handover: any` (rules/triggers/handover.py says which run). The record is in the store
 (botengine/handover.py), so a restart keeps it; it ends by itself after `for:`.
 """
 

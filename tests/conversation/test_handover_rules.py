@@ -32,6 +32,9 @@ rules:
   - name: hello
     if: {contains: hello}
     do: [{reply: "Hi!"}]
+  - name: to the crm
+    if: {contains: hello}
+    do: [{webhook: {url: "https://crm.example.com/messages", json: {text: "{{ text }}"}}}]
   - name: own notes
     on: message.any
     if: {from_me: true, starts_with: "note"}
@@ -59,7 +62,7 @@ async def test_while_a_chat_is_with_a_person_only_the_rules_that_say_so_run(tmp_
     finally:
         await storage.close()
     assert fired == {
-        "hello": ["we will get back to you"],
+        "hello": ["we will get back to you", "to the crm"],  # recording goes on: it says nothing
         "STOP": ["we will get back to you", "stop"],
         "2": ["we will get back to you"],
     }
@@ -68,7 +71,7 @@ async def test_while_a_chat_is_with_a_person_only_the_rules_that_say_so_run(tmp_
         "until 2026-11-30 11:00 UTC (add handover: any to run the rule anyway)"
     )
     assert [run.rule for run in own.matches] == ["own notes"]  # own messages are not answers
-    assert [run.rule for run in other.matches] == ["hello"]  # another chat answers as ever
+    assert [run.rule for run in other.matches] == ["hello", "to the crm"]  # another chat: as ever
 
 
 async def test_a_dry_run_says_who_is_handed_over_for_how_long_and_whom_it_tells(tmp_path: Path) -> None:
@@ -99,3 +102,4 @@ async def test_a_set_without_handovers_gets_no_check_and_reads_nothing(tmp_path:
     handing = ruleset(tmp_path / "b", RULES)
     assert [c.trigger for c in handing.rule("hello").checks] == ["from_me", "contains", "handover"]  # type: ignore[union-attr]
     assert [c.trigger for c in handing.rule("own notes").checks] == ["from_me", "starts_with"]  # type: ignore[union-attr]
+    assert [c.trigger for c in handing.rule("to the crm").checks] == ["from_me", "contains"]  # type: ignore[union-attr]

@@ -12,10 +12,12 @@ a person typed, not one the bot sent).
       do: [{reply: "Thanks! A person has your message and will answer here."}]
 
 Which rules run while a chat is with a person: once any rule of the set uses `handover` or
-`resume`, every rule that does not say otherwise gets an implicit `handover: false` (the bot is
-quiet in that chat). Rules that write `handover: true` or `handover: any`, and rules about your
-own messages (`human_reply`, `from_me: true`/`any`), are left alone. Without such an action in
-the set nothing is added: the check costs nothing.
+`resume`, every rule that writes to WhatsApp (a `reply`, a `send`, media, a reaction, a question,
+also inside `later` or a branch) gets an implicit `handover: false`: the bot is quiet in that
+chat. Rules that write `handover: true` or `handover: any`, rules about your own messages
+(`human_reply`, `from_me: true`/`any`), and rules that only record (a webhook to the CRM, a
+count, state, a log line) are left alone. Without such an action in the set nothing is added:
+the check costs nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
-from botengine.actions import Capability, capabilities_of
+from botengine.actions import ACTIONS, ActionSpec, Capability, capabilities_of
 from botengine.handover import Handover, Handovers, SentMessages, chat_of, is_own_message
 from botengine.rules.triggers.base import Check, CompileContext, MatchContext, register
 from botengine.rules.triggers.people import not_from_me
@@ -107,8 +109,20 @@ def _human_reply(value: bool, ctx: CompileContext) -> Check:
     return Check("human_reply", run_async=check)
 
 
+def _writes(specs: Sequence[ActionSpec]) -> bool:
+    """Whether any of the actions (or those nested in them) writes to WhatsApp."""
+    for spec in specs:
+        kind = ACTIONS.get(spec.kind)
+        if (kind is not None and kind.sends) or _writes(spec.nested):
+            return True
+    return False
+
+
 def _exempt(rule: CompiledRule) -> bool:
-    """Rules that say what they want during a handover, or are about your own messages."""
+    """Rules that say what they want during a handover, are about your own messages, or only
+    record (nothing they do is heard in the chat)."""
+    if not _writes(rule.actions):
+        return True
     for check in rule.checks:
         if check.trigger in ("handover", "human_reply"):
             return True
