@@ -31,6 +31,7 @@ rules:
     debounce: 5s
     do:
       - reply: "{{ message_ids | join(' ') }}"
+        uncertain: skip
 """
 
 
@@ -88,3 +89,28 @@ def test_sigkill_mid_burst_loses_nothing_and_answers_once(
     assert sorted(answered(fake)) == sorted(ids), "each message answered once"
     bursts = [call.json["message"].split() for call in fake.calls_to("/v2/send/text")]
     assert any(ids[:2] == burst[:2] for burst in bursts), "the two held before the kill answered together"
+
+
+def test_sigkill_while_a_burst_is_answered_sends_its_answer_once(
+    tmp_path: Path, fake: FakeWawp, backend: str | None
+) -> None:
+    events = [make_event(text=f"m{n}") for n in range(2)]
+    ids = [event["payload"]["id"] for event in events]
+    fake.fail("timeout", times=1, path="/v2/send/text", delay=60)  # the answer hangs in flight
+    engine = EngineProcess(tmp_path, RULES, fake.url, redis_url=backend, env={"BOTENGINE_REDIS_LEASE": "3s"})
+    try:
+        with engine:
+            post(engine, events[0])
+            post(engine, events[1])
+            fake.wait_for(1, "/v2/send/text", timeout=30)
+            engine.kill()  # the burst is closed, its reply left but no answer came back
+            engine.start()
+            eventually(lambda: settled(engine), 60, "the burst's job run again and finished")
+            skipped = [line for line in engine.log_lines() if line.get("msg") == "action uncertain"]
+        assert not engine.stored().letters
+    finally:
+        if backend is not None:
+            asyncio.run(drop_namespace(engine.namespace))
+    # the job ran again after the restart: the reply may have gone out, so `uncertain: skip` skips it
+    assert [call.json["message"].split() for call in fake.calls_to("/v2/send/text")] == [ids]
+    assert len(skipped) == 1
