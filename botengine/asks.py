@@ -75,6 +75,7 @@ class Asks:
         if record is None or record.plan.event_id == view.id:  # the message that asked, redelivered
             return None
         if await self._with_a_person(view):
+            self._count("with_a_person")
             return None  # the person answers now: the rules stay quiet, the question ends unsaid
         mark = answered_key(view.session, view.id)
         answered = await self.storage.get(mark)
@@ -83,11 +84,15 @@ class Asks:
         await self.storage.put(mark, record.token, ttl=MARKS_KEPT)
         value = await self._valid(record, view, now)
         if value is not None:
+            self._count("answered")
             return await self._accept(record, slot, view, value, now)
         if record.last_event == view.id or record.asked_again < record.tries:
+            self._count("asked_again")
             return Answered(record.plan.rule, await self._again(record, slot, view))
+        self._count("gave_up")
         plan = record.plan.model_copy(update={"actions": record.otherwise})
-        return Answered(record.plan.rule, await self._settle(record.token, slot, record.job, plan, view.id))
+        outcomes = await self._settle(record.token, slot, record.job, plan, view.id)
+        return Answered(record.plan.rule, outcomes or [])
 
     async def expire(self, job: AskJob) -> list[ActionOutcome]:
         """The question's time limit: its `else:`, unless an answer settled it first (or the chat
@@ -95,7 +100,11 @@ class Asks:
         plan = job.plan
         if await self._with_a_person(plan.view()):
             plan = plan.model_copy(update={"actions": []})
-        return await self._settle(job.token, job.slot, None, plan, "timeout")
+        outcomes = await self._settle(job.token, job.slot, None, plan, "timeout")
+        if outcomes is None:
+            return []  # answered first
+        self._count("timed_out")
+        return outcomes
 
     # -- the ways a question ends ---------------------------------------------------------------
 
@@ -126,10 +135,11 @@ class Asks:
 
     async def _settle(
         self, token: str, slot: str, job: str | None, plan: RunPlan, by: str
-    ) -> list[ActionOutcome]:
-        """The question gives up (`by` an answer's event id, or 'timeout'): its else: runs."""
+    ) -> list[ActionOutcome] | None:
+        """The question gives up (`by` an answer's event id, or 'timeout'): its else: runs.
+        None when something else settled it first."""
         if not await self._take(token, by):
-            return []
+            return None
         outcomes = await self.executor.run_plan(plan.view(), plan)
         if job is not None:
             await self.storage.finish(job)
@@ -162,6 +172,11 @@ class Asks:
             await self.storage.delete(slot)
 
     # -- what counts as an answer ---------------------------------------------------------------
+
+    def _count(self, outcome: str) -> None:
+        metrics = self.executor.services.metrics
+        if metrics is not None:
+            metrics.questions.labels(outcome).inc()
 
     async def _with_a_person(self, view: EventView) -> bool:
         return await self.handovers.current(view.session, chat_of(view.chat)) is not None

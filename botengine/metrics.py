@@ -89,6 +89,13 @@ class Metrics:
         self.follow_ups_cancelled = Counter(
             "botengine_follow_ups_cancelled", "`later` actions cancelled by unless:", ["reason"], registry=r
         )
+        self.questions = Counter(
+            "botengine_questions",
+            "Messages and time limits that met a waiting question (`ask`): answered, asked_again, "
+            "gave_up (a wrong answer too many), timed_out, or with_a_person (a handover ended it)",
+            ["outcome"],
+            registry=r,
+        )
         self.store_errors = Counter(
             "botengine_store_errors",
             "Store operations that failed (each is tried again until it works)",

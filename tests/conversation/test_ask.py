@@ -78,12 +78,18 @@ def test_too_many_wrong_answers_give_up_and_the_next_message_is_ordinary(
     with engine(FORM.replace("WAIT", "10m")) as bot:
         converse(bot, fake, ["order", "abc", "def", "hello"])
         assert bot.call(lambda e: e.storage.jobs()) == []
+        counted = {
+            s.labels["outcome"]: s.value
+            for s in next(iter(bot.engine.metrics.questions.collect())).samples
+            if s.name.endswith("_total")
+        }
     assert said(fake) == [
         "Your order number?",
         "Just the digits, please.",
         "No answer; write order to start again.",
         "echo hello",
     ]
+    assert counted == {"asked_again": 1, "gave_up": 1}
 
 
 def test_no_answer_in_time_runs_else_once(engine: EngineFactory, fake: FakeWawp) -> None:
