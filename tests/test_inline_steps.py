@@ -109,3 +109,34 @@ def test_mistakes_in_steps_are_reported_at_their_line(tmp_path: Path) -> None:
     assert any(p.startswith("FILE:18:") and "did you mean 'reply'" in p for p in found), found
     assert any(p.startswith("FILE:21:") and "step 1: event_file:" in p for p in found), found
     assert any(p.startswith("FILE:24:") and "wait" in p for p in found), found
+
+
+LATER_ASK = """
+rules:
+  - name: survey
+    if: {equals: bought}
+    do:
+      - later:
+          after: 1d
+          do:
+            - ask: "How many stars (1-5)?"
+              as: stars
+              expect: ["1", "2", "3", "4", "5"]
+              else: [{reply: "No worries!"}]
+            - if: {expr: "int(state.stars) >= 4"}
+              then: [{reply: "Thanks for the {{ state.stars }} stars!"}]
+              else: [{reply: "Sorry: what went wrong?"}]
+tests:
+  - name: a question asked by a follow-up, answered the next day
+    steps:
+      - event: {text: bought}
+      - wait: 1d
+        expect: [{ask: "How many stars (1-5)?"}]
+      - event: {text: "5"}
+        expect: [{reply: "Thanks for the 5 stars!"}]
+"""
+
+
+async def test_a_question_inside_a_follow_up(tmp_path: Path) -> None:
+    rules = RuleSet.load([write_rules(tmp_path, LATER_ASK)])
+    assert [(o.name, o.message) for o in await run_tests(rules) if not o.passed] == []

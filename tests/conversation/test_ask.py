@@ -231,3 +231,24 @@ def test_mistakes_in_a_question_are_reported_at_their_line(tmp_path: Path) -> No
     assert any(p.startswith("FILE:12:") and "more than 0" in p for p in found), found
     assert any(p.startswith("FILE:14:") and "unknown trigger 'txt'" in p for p in found), found
     assert any(p.startswith("FILE:16:") and "variable 'ordr' (did you mean" in p for p in found), found
+
+
+def test_a_question_after_a_retried_action_is_asked_by_the_retry(
+    engine: EngineFactory, fake: FakeWawp
+) -> None:
+    rules = """
+    rules:
+      - name: form
+        if: {equals: order}
+        do:
+          - reply: "Hello!"
+          - ask: "Your order number?"
+            as: order
+          - reply: "Thanks for {{ state.order }}"
+    """
+    fake.fail("500", times=1)  # the greeting fails once: the question goes out with its retry
+    with engine(rules) as bot:
+        bot.post(make_event(text="order"))
+        fake.wait_for(3, "/v2/send/text")
+        converse(bot, fake, ["10423"])
+    assert said(fake) == ["Hello!", "Your order number?", "Thanks for 10423"]
