@@ -124,19 +124,11 @@ async def measure(events: int = 3000, burst: int = 3, redis_url: str | None = No
 
 
 async def _redis(url: str, path: Path, window: str | None, events: int, burst: int) -> Cost:
-    from botengine.storage.redis import RedisStorage
+    from botengine.testing.redis_scratch import scratch_redis_store
 
     (path / "rules").mkdir(parents=True)
-    namespace = f"bench-debounce-{secrets.token_hex(4)}"
-    store = RedisStorage(url, namespace=namespace)
-    try:
+    async with scratch_redis_store(url, "bench-debounce") as store:
         return await _run(store, path / "rules", window, events, burst)
-    finally:
-        client = store._client
-        names = [name async for name in client.scan_iter(match=store.keys.pattern(), count=1000)]
-        for start in range(0, len(names), 500):
-            await client.delete(*names[start : start + 500])
-        await store.close()
 
 
 def main() -> None:

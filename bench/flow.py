@@ -158,17 +158,10 @@ async def measure(
 
 
 async def _redis(url: str, path: Path, scenario: str, events: int) -> tuple[float, float]:
-    from botengine.storage.redis import RedisStorage
+    from botengine.testing.redis_scratch import scratch_redis_store
 
-    store = RedisStorage(url, namespace=f"bench-flow-{secrets.token_hex(4)}")
-    try:
+    async with scratch_redis_store(url, "bench-flow") as store:
         return await _run(store, path / "rules", scenario, events)
-    finally:
-        client = store._client
-        names = [name async for name in client.scan_iter(match=store.keys.pattern(), count=1000)]
-        for start in range(0, len(names), 500):
-            await client.delete(*names[start : start + 500])
-        await store.close()
 
 
 def main() -> None:

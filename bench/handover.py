@@ -206,17 +206,10 @@ async def measure(events: int = 1000, redis_url: str | None = None) -> dict[str,
 
 
 async def _redis(url: str, folder: Path, events: int) -> dict[str, Cost]:
-    from botengine.storage.redis import RedisStorage
+    from botengine.testing.redis_scratch import scratch_redis_store
 
-    store = RedisStorage(url, namespace=f"bench-handover-{secrets.token_hex(4)}")
-    try:
+    async with scratch_redis_store(url, "bench-handover") as store:
         return await _measure_on(store, folder, events)
-    finally:
-        client = store._client
-        names = [name async for name in client.scan_iter(match=store.keys.pattern(), count=1000)]
-        for start in range(0, len(names), 500):
-            await client.delete(*names[start : start + 500])
-        await store.close()
 
 
 def main() -> None:

@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import json
 import logging
-import secrets
 import tempfile
 import time
 from dataclasses import dataclass
@@ -136,17 +135,10 @@ def _keep(costs: dict[str, Cost], name: str, cost: Cost, round_: int) -> None:
 
 
 async def _redis(url: str, path: Path, kept: bool, events: int, members: int, others: int) -> Cost:
-    from botengine.storage.redis import RedisStorage
+    from botengine.testing.redis_scratch import scratch_redis_store
 
-    store = RedisStorage(url, namespace=f"bench-lists-{secrets.token_hex(4)}")
-    try:
+    async with scratch_redis_store(url, "bench-lists") as store:
         return await _run(store, path / "rules", kept, events, members, others)
-    finally:
-        client = store._client
-        names = [name async for name in client.scan_iter(match=store.keys.pattern(), count=1000)]
-        for start in range(0, len(names), 500):
-            await client.delete(*names[start : start + 500])
-        await store.close()
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ import pytest
 from botengine.storage import Storage
 from botengine.storage.disk import DiskStorage
 from botengine.storage.memory import MemoryStorage
+from botengine.testing import redis_scratch
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "examples" / "events"
@@ -52,18 +53,7 @@ def require_redis() -> None:
 
 async def drop_namespace(namespace: str) -> None:
     """Delete every key of a test's Redis namespace."""
-    import redis.asyncio
-
-    from botengine.storage.redis import RedisKeys
-
-    client = redis.asyncio.Redis.from_url(REDIS_URL)
-    try:
-        pattern = RedisKeys(namespace).pattern()
-        names = [name async for name in client.scan_iter(match=pattern, count=1000)]
-        for start in range(0, len(names), 500):
-            await client.delete(*names[start : start + 500])
-    finally:
-        await client.aclose()
+    await redis_scratch.drop_namespace(REDIS_URL, namespace)
 
 
 @pytest.fixture(params=BACKENDS)
