@@ -84,7 +84,6 @@ class Asks:
         await self.storage.put(mark, record.token, ttl=MARKS_KEPT)
         value = await self._valid(record, view, now)
         if value is not None:
-            self._count("answered")
             return await self._accept(record, slot, view, value, now)
         if record.last_event == view.id or record.asked_again < record.tries:
             self._count("asked_again")
@@ -110,10 +109,11 @@ class Asks:
 
     async def _accept(
         self, record: PendingAsk, slot: str, view: EventView, value: str, now: datetime | None
-    ) -> Answered:
-        if not await self._take(record.token, view.id):
+    ) -> Answered | None:
+        if not await self._take(record.token, view.id):  # the time limit settled it a moment before:
             await self.storage.delete(answered_key(view.session, view.id))
-            return Answered(record.plan.rule, [])  # the time limit settled it a moment before
+            return None  # an ordinary message, for the rules
+        self._count("answered")
         scope = record.scope
         await set_var(
             self.storage, view.session, scope, owner_of(view, scope), record.var, value, record.expires
