@@ -189,9 +189,9 @@ rules:
 def test_a_chat_handed_to_a_person_takes_no_answer_and_hears_no_time_limit(
     engine: EngineFactory, fake: FakeWawp
 ) -> None:
-    with engine(HANDED.replace("WAIT", "1s")) as bot:
+    with engine(HANDED.replace("WAIT", "3s")) as bot:
         converse(bot, fake, ["order"])
-        bot.post(make_event("message.any", text="#human", from_me=True))  # handed to a person
+        bot.post(make_event("message.any", text="#human", from_me=True))  # handed over well within 3s
         bot.post(make_event(text="10423"))  # the person's business now
         bot.wait_processed(3)
         bot.wait_until(lambda: not bot.call(lambda e: e.storage.jobs()), what="the time limit to run")
