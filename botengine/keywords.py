@@ -117,7 +117,7 @@ class Keywords:
         word = self.word_of(view)
         if word is None or view.sender is None or _handled(evaluation, word):
             return
-        if word == "start" and not await StoreOptOuts(storage).has(view.session, view.sender.id):
+        if word == "start" and not await StoreOptOuts(storage).has_any(view.session, view.sender.forms):
             return  # someone subscribed writing "start" (a menu bot's word): not ours to answer
         name = f"built-in {word.upper()}"
         action, text = ("opt_out", self.stop_reply) if word == "stop" else ("opt_in", self.start_reply)

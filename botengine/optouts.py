@@ -12,7 +12,8 @@ starts or resumes). Any other source (a CRM's list, store-backed lists) drops in
 `OptOuts`.
 
 A person is kept under every JID the event knew them by (`…@c.us` and `…@lid`), each in its
-`@c.us` spelling for phone numbers, so a send to either form finds the opt-out in one read.
+`@c.us` spelling for phone numbers, so a send to either form finds the opt-out in one read. A
+form learnt after the STOP is covered by asking every form the event knows them by (`has_any`).
 """
 
 from __future__ import annotations
@@ -55,6 +56,14 @@ class StoreOptOuts:
 
     async def has(self, session: str, jid: str) -> bool:
         return await self.storage.get(optout_key(session, jid)) is not None
+
+    async def has_any(self, session: str, forms: Iterable[str]) -> bool:
+        """Whether the person known by `forms` opted out under any of them (a STOP kept when only
+        their phone was known still holds when they write from their @lid, and back)."""
+        for jid in _distinct(forms):
+            if await self.has(session, jid):
+                return True
+        return False
 
     async def add(self, session: str, jid: str, why: str = "") -> bool:
         """True when the person was not opted out before."""

@@ -58,11 +58,19 @@ async def refusal(kind: ActionKind[Any], params: Any, ctx: ActionContext) -> Non
     if not is_person(person) or confirms(ctx, person):
         return
     try:
-        out = await StoreOptOuts(ctx.services.storage).has(ctx.event.session, person)
+        out = await StoreOptOuts(ctx.services.storage).has_any(ctx.event.session, forms_of(person, ctx))
     except StorageError as exc:  # unknown is not "subscribed": try again rather than send
         raise RetryableError(f"the store failed: {exc}") from exc
     if out:
         raise OptedOut(person)
+
+
+def forms_of(person: str, ctx: ActionContext) -> tuple[str, ...]:
+    """Every JID the event knows `person` by when they are its chat or sender, else `person`."""
+    for party in (ctx.event.chat, ctx.event.sender):
+        if party is not None and person in party.forms:
+            return party.forms
+    return (person,)
 
 
 class OptOutParams(Params):

@@ -214,3 +214,22 @@ async def test_every_kind_that_sends_asks_before_writing_to_a_person() -> None:
                 await refusal(kind, params, ctx)
         else:  # `remove` acts on the event's group
             assert kind.needs == "group" or kind.name == "remove", kind.name
+
+
+def test_an_opt_out_kept_under_the_phone_holds_when_the_person_writes_from_their_lid(
+    engine: EngineFactory, fake: FakeWawp
+) -> None:
+    """STOP came when only the phone form was known; the person's next chat is their @lid (the
+    pair now known): the reply is still skipped, and START lifts it."""
+    lid = "215966617264284@lid"
+    rules = shop() + '  - {name: hi, if: {equals: hi}, do: [{reply: "Hello"}]}\n'
+    with engine(rules) as bot:
+        bot.post(make_event(text="stop", sender=CUSTOMER))
+        fake.wait_for(1, "/v2/send/text")
+        bot.post(make_event(text="hi", sender=lid, payload={"fromAlt": CUSTOMER}))
+        bot.wait_until(lambda: opted_out_count(bot, "reply") == 1, what="the reply to the lid to be skipped")
+        bot.post(make_event(text="start", sender=lid, payload={"fromAlt": CUSTOMER}))
+        fake.wait_for(2, "/v2/send/text")
+        out = bot.call(lambda e: _both(StoreOptOuts(e.storage), lid))
+    assert [c.json["message"] for c in fake.calls_to("/v2/send/text")][1] == "Welcome back!"
+    assert out == (False, False)

@@ -74,7 +74,7 @@ class MatchContext:
         if self.storage is None:  # no store, no opt-outs (a check without one)
             return True
         if self._subscribed is None:
-            self._subscribed = not await StoreOptOuts(self.storage).has(self.view.session, sender.id)
+            self._subscribed = not await StoreOptOuts(self.storage).has_any(self.view.session, sender.forms)
         return self._subscribed
 
 
