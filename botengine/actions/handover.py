@@ -26,6 +26,7 @@ from botengine.actions.messaging import SendParams, run_send
 from botengine.durations import Duration, format_duration
 from botengine.errors import PermanentError
 from botengine.handover import DEFAULT_FOR, MAX_FOR, Handover, Handovers, chat_of
+from botengine.jid import phone_jid
 from botengine.types import JSONDict
 
 log = logging.getLogger("botengine.actions")
@@ -57,7 +58,12 @@ WHY_KEPT = 200  # characters of `why:` kept (it may be rendered from what a cust
 
 
 def _chat(given: str | None, ctx: ActionContext) -> str:
-    chat = (given or chat_of(ctx.event.chat)).strip()
+    """The chat as handovers are keyed (handover.chat_of): the event's chat written in any of its
+    forms (`{{ chat.id }}` of an @lid chat) is the event's chat; a phone in `@c.us` spelling."""
+    chat = (given or "").strip()
+    if not chat or chat in ctx.event.chat.forms:
+        chat = chat_of(ctx.event.chat)
+    chat = phone_jid(chat) or chat
     if any(ord(c) < 32 or c.isspace() for c in chat):
         raise PermanentError(f"{chat!r} is not a chat: a JID has no spaces or control characters")
     if not chat or "@" not in chat:

@@ -163,3 +163,31 @@ rules:
         record = handover(bot, "447441429009@c.us")
     assert len(letters) == 2 and all("is not a chat" in str(entry) for _, entry in letters)
     assert record["why"] == long_reason[:200]
+
+
+def test_a_handover_of_a_chat_named_by_its_lid_silences_that_chat(
+    engine: EngineFactory, fake: FakeWawp
+) -> None:
+    """`chat: "{{ chat.id }}"` in an @lid chat whose phone is known: the handover is kept where the
+    chat's events look for it, so the bot is quiet there and `resume` with the same words ends it."""
+    lid, phone = "215966617264284@lid", "447700900001@c.us"
+    written = """
+rules:
+  - name: person
+    if: {equals: person}
+    do: [{handover: {chat: "{{ chat.id }}", for: 1h}}]
+  - name: back
+    if: {equals: bot, handover: any}
+    do: [{resume: {chat: "{{ chat.id }}"}}]
+  - name: hello
+    if: {equals: hello}
+    do: [{reply: "Hi"}]
+"""
+    with engine(written) as bot:
+        for done, text in enumerate(("person", "hello", "bot", "hello"), start=1):
+            bot.post(make_event(text=text, sender=lid, payload={"fromAlt": phone}))
+            bot.wait_processed(done)
+        fake.wait_for(1, "/v2/send/text")
+        kept = handover(bot, phone)
+    assert [c.json["message"] for c in fake.calls_to("/v2/send/text")] == ["Hi"]
+    assert kept is None  # resumed
