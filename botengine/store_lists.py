@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from botengine.audience import jid_of
+from botengine.jid import phone_jid
 from botengine.storage import KeyValue
 from botengine.storage.keys import key, split
 from botengine.types import JSON
@@ -48,11 +49,12 @@ def check_name(name: str) -> str:
 
 
 def jid_for(who: str) -> str:
-    """`who` as the JID a list keeps: a phone number becomes `…@c.us`; ListNameError otherwise."""
+    """`who` as the JID a list keeps: a phone number becomes `…@c.us` (so does NOWEB's
+    `447…@s.whatsapp.net`, device and all: one person, one member); ListNameError otherwise."""
     jid = jid_of(who) if isinstance(who, str) and len(who) <= 128 else None
     if jid is None or not _JID.fullmatch(jid):
         raise ListNameError(f"{_shown(who)} is not a phone number or a WhatsApp JID; {WHO_HINT}")
-    return jid
+    return phone_jid(jid) or jid
 
 
 def _shown(value: object) -> str:

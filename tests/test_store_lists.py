@@ -310,3 +310,16 @@ def test_a_list_that_is_kept_but_never_read_is_a_warning_with_a_did_you_mean(tmp
     [warning] = problems(tmp_path, text)
     said = "warning: no rule reads the list 'vpi' that add_to keeps (did you mean 'vip'?)"
     assert warning == f"r.yaml:10:1: {said}"  # once, at the first action that keeps it
+
+
+async def test_a_phone_in_another_spelling_is_the_same_member(tmp_path: Path) -> None:
+    """NOWEB writes `447…@s.whatsapp.net` (a device too, `447…:12@…`): kept as `447…@c.us`, so a
+    WEBJS event, `remove_from` by number and the dashboard all find the same person."""
+    rules = ruleset(tmp_path, SEVERAL)
+    storage = MemoryStorage()
+    lists = StoreLists(storage)
+    await lists.add("default", "vip", "447441429009:12@s.whatsapp.net")
+    evaluation = await evaluate(rules, view(make_event(text="x", sender="447441429009@c.us")), storage)
+    assert [r.rule for r in evaluation.matches] == ["a"]
+    assert [m.jid for m in await lists.members()] == ["447441429009@c.us"]
+    assert await lists.remove("default", "vip", "+44 7441 429009")
