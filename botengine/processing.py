@@ -34,6 +34,7 @@ from botengine.keywords import Keywords
 from botengine.metrics import Metrics
 from botengine.quiet import QuietWindow
 from botengine.rules.engine import Evaluation, RuleSet, TraceEntry
+from botengine.rules.triggers.handover import held_back
 from botengine.storage import Incoming, Job, Storage
 
 log = logging.getLogger(__name__)
@@ -178,7 +179,7 @@ class RuleProcessor:
         if self.metrics is not None:
             self.metrics.jobs_run.labels(record.type).inc()
         if isinstance(record, RunJob):
-            await self._run_plan(record.plan)
+            await self._run_plan(record.plan, now)
         elif isinstance(record, AskJob):
             outcomes = await self.asks.expire(record)
             for listener in self.job_listeners:
@@ -192,8 +193,15 @@ class RuleProcessor:
         else:
             await self.storage.requeue(record.incoming())
 
-    async def _run_plan(self, plan: RunPlan) -> None:
+    async def _run_plan(self, plan: RunPlan, now: datetime | None = None) -> None:
         view = plan.view()
+        held = await held_back(self.rules().rule(plan.rule), view, self.storage, now)
+        if held is not None:  # a person took the chat since the rule ran: the bot stays quiet
+            log.info("follow-up not run: %s", held, extra={"fields": {"rule": plan.rule, "chat": plan.chat}})
+            skipped = [ActionOutcome(plan.rule, s.index, s.kind, "skipped", held) for s in plan.actions]
+            for listener in self.job_listeners:
+                await _tell(listener, plan, skipped)
+            return
         if plan.unless:
             reason = await activity.cancelled_by(
                 self.storage, plan.session, plan.chat, plan.unless, plan.since

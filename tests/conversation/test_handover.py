@@ -191,3 +191,29 @@ rules:
         kept = handover(bot, phone)
     assert [c.json["message"] for c in fake.calls_to("/v2/send/text")] == ["Hi"]
     assert kept is None  # resumed
+
+
+LATER = """
+rules:
+  - name: you answered
+    on: message.any
+    if: {human_reply: true}
+    do: [{handover: {for: 1h}}]
+  - name: order
+    if: {equals: order}
+    do:
+      - reply: "Thanks for your order"
+      - later: {after: 2s, do: [{reply: "How was your order?"}]}
+"""
+
+
+def test_a_follow_up_that_falls_due_while_a_person_has_the_chat_is_not_sent(
+    engine: EngineFactory, fake: FakeWawp
+) -> None:
+    with engine(LATER) as bot:
+        bot.post(make_event(text="order"))
+        fake.wait_for(1, "/v2/send/text")
+        bot.post(person_writes("Sam here, I'll take it"))
+        bot.wait_until(lambda: handover(bot) is not None, what="the handover")
+        bot.wait_until(lambda: not bot.call(lambda e: e.storage.jobs()), what="the follow-up's time")
+    assert replies(fake) == ["Thanks for your order"]

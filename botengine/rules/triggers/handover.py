@@ -17,7 +17,8 @@ also inside `later` or a branch) gets an implicit `handover: false`: the bot is 
 chat. Rules that write `handover: true` or `handover: any`, rules about your own messages
 (`human_reply`, `from_me: true`/`any`), and rules that only record (a webhook to the CRM, a
 count, state, a log line) are left alone. Without such an action in the set nothing is added:
-the check costs nothing.
+the check costs nothing. The jobs of a quiet rule (a `later`, a retry) ask again when they run
+(`held_back`): a person may have taken the chat since the rule fired.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ from botengine.rules.triggers.base import Check, CompileContext, MatchContext, r
 from botengine.rules.triggers.people import not_from_me
 
 if TYPE_CHECKING:
+    from botengine.events import EventView
     from botengine.rules.loader import CompiledRule
+    from botengine.storage import Storage
 
 _NOT_READ = object()
 
@@ -65,6 +68,20 @@ async def quiet_during_handover(m: MatchContext) -> str | None:
     if record is None:
         return None
     return _since(record) + " (add handover: any to run the rule anyway)"
+
+
+async def held_back(
+    rule: CompiledRule | None, view: EventView, storage: Storage, now: datetime | None
+) -> str | None:
+    """Why a job of `rule` (a `later` follow-up, a retry) must not run now: the rule is one the
+    handover keeps quiet and its chat is with a person. None when it may run."""
+    if rule is None or not view.chat.id:
+        return None
+    if not any(check.run_async is quiet_during_handover for check in rule.checks):
+        return None
+    at = now.timestamp() if now is not None else None
+    record = await Handovers(storage).current(view.session, chat_of(view.chat), at)
+    return None if record is None else _since(record)
 
 
 @register(
