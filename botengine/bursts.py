@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from pydantic import BaseModel, Field
@@ -61,6 +61,7 @@ class Burst(Record):
     messages: list[HeldMessage] = Field(default_factory=list)
     last: str = ""  # the latest message's event, as received: the burst is answered as it
     done: bool = False
+    rules: list[str] = Field(default_factory=list)  # the rules that held it: they answer it
 
     @property
     def window(self) -> QuietWindow:
@@ -80,7 +81,13 @@ class Bursts:
         self.storage = storage
 
     async def hold(
-        self, slot: str, view: EventView, body: bytes, window: QuietWindow, now: float | None = None
+        self,
+        slot: str,
+        view: EventView,
+        body: bytes,
+        window: QuietWindow,
+        now: float | None = None,
+        rules: Sequence[str] = (),
     ) -> Burst:
         """Add the message of `view` to its slot's burst (idempotent by event id); its job armed.
 
@@ -99,6 +106,7 @@ class Bursts:
             await self.storage.put(mark, burst.id, ttl=KEEP_DONE)
             burst.messages.append(_held(view))
             burst.seq, burst.last = burst.seq + 1, body.decode("utf-8")
+            burst.rules = sorted({*burst.rules, *rules})
             burst.due = min(now + burst.wait, burst.first + burst.longest)
             if (
                 len(burst.messages) >= MAX_MESSAGES

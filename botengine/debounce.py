@@ -16,7 +16,8 @@ What it decides (docs/rules.md says it in plain words):
 - A rule answering at once with `stop: true`, or the built-in STOP/START (keywords.py), keeps
   that message out of the bursts: it is not answered twice. `stop:` and `cooldown:` of the
   windowed rules apply when the burst is answered: a burst is one event to them.
-- The burst is answered by the rules as they are when its window ends.
+- The burst is answered by the rules that held it, as they are when its window ends (a rule
+  whose window was edited meanwhile still answers it; the rules that answered at once do not).
 - A dry run holds nothing: the windowed rules answer the message as if it were the whole burst,
   and the trace says what would have waited.
 """
@@ -94,7 +95,8 @@ class QuietWindows:
                 )
             else:
                 at = now.timestamp() if now is not None else None
-                burst = await self.bursts.hold(slot_of(view, window), view, body, window, at)
+                names = [rule.name for rule in part.candidates(view.type)]
+                burst = await self.bursts.hold(slot_of(view, window), view, body, window, at, names)
                 due = datetime.fromtimestamp(burst.due, UTC)
                 reason = (
                     f"waits until this chat is quiet for {window.describe()}, then is answered with "
@@ -109,7 +111,10 @@ class QuietWindows:
         if burst is None:
             return None
         view, body = burst_event(burst)
-        _, windows = self._split_rules(rules)
+        if burst.rules:  # the rules that held it, as they are now (their window may have changed)
+            held = [rule for rule in rules.rules if rule.name in burst.rules]
+            return DueBurst(burst, view, body, RuleSet(held, version=rules.version))
+        _, windows = self._split_rules(rules)  # a burst held by an older version: by its window
         window = burst.window
         # the rules with that window now; if none has it any more, the rules answering at once
         part = next((p for w, p in windows if (w.wait, w.longest) == (window.wait, window.longest)), None)

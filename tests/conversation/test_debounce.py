@@ -8,6 +8,7 @@ messages, and rules without a window, answer at once.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,7 +17,7 @@ import pytest
 from botengine.bursts import MAX_MESSAGES
 from botengine.quiet import parse_quiet_window
 from botengine.testing import FakeWawp, make_event
-from botengine.testing.engine import RunningEngine
+from botengine.testing.engine import RunningEngine, running_engine
 from botengine.testing.waiting import eventually
 from tests.actions.conftest import EngineFactory
 from tests.conftest import REDIS_URL
@@ -233,3 +234,31 @@ def test_a_cooldown_counts_a_burst_as_one_event(engine: EngineFactory, fake: Fak
         [trace] = bot.wait_until(second_burst, what="the second burst's trace")
     assert texts(fake) == ["one\ntwo"], "the burst answered once, the next one in cooldown"
     assert isinstance(trace, dict) and [r["outcome"] for r in trace["rules"]] == ["cooldown"]
+
+
+EDITED = """
+rules:
+  - name: answer
+    debounce: WINDOW
+    do: [{reply: "got {{ text }}"}]
+  - name: price
+    if: {contains: price}
+    do: [{reply: "price list"}]
+"""
+
+
+def test_a_burst_held_before_its_window_was_edited_is_answered_by_its_rule_once(
+    tmp_path: Path, fake: FakeWawp
+) -> None:
+    """The owner lengthens the window while a burst waits (a restart between): the rule that held
+    it answers it; the rule that answered at once does not answer it again."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "r.yaml").write_text(EDITED.replace("WINDOW", "3s"))
+    with running_engine(rules, tmp_path / "data", wawp_url=fake.url) as bot:
+        bot.post(make_event(text="price?"))
+        fake.wait_for(1, "/v2/send/text")  # the price rule answers at once; the burst waits
+    (rules / "r.yaml").write_text(EDITED.replace("WINDOW", "4s"))
+    with running_engine(rules, tmp_path / "data", wawp_url=fake.url) as bot:
+        bot.wait_until(lambda: not bot.call(lambda e: e.storage.jobs()), what="the burst's job", timeout=15)
+    assert texts(fake) == ["price list", "got price?"]
