@@ -66,6 +66,11 @@ def chat_of(party: Party) -> str:
     return party.phone or party.id
 
 
+def forms_of(party: Party) -> tuple[str, ...]:
+    """The keys a chat's handover may be under: its phone form (or id), then its @lid."""
+    return tuple(dict.fromkeys(f for f in (chat_of(party), party.lid) if f))
+
+
 def handover_key(session: str, chat: str) -> str:
     return key("handover", session, chat)
 
@@ -108,6 +113,15 @@ class Handovers:
         found = _decode(await self.storage.get(handover_key(session, chat)))
         at = self.clock() if now is None else now
         return found if found is not None and found.until > at else None
+
+    async def of(self, session: str, party: Party, now: float | None = None) -> Handover | None:
+        """The handover of the chat `party`, under whichever of its forms it was kept: a chat
+        handed over while only its @lid was known is found once its phone is known too."""
+        for chat in forms_of(party):
+            found = await self.current(session, chat, now)
+            if found is not None:
+                return found
+        return None
 
     async def start(
         self,

@@ -25,7 +25,7 @@ from botengine.actions.base import ActionContext, ActionKind, Capability, Params
 from botengine.actions.messaging import SendParams, run_send
 from botengine.durations import Duration, format_duration
 from botengine.errors import PermanentError
-from botengine.handover import DEFAULT_FOR, MAX_FOR, Handover, Handovers, chat_of
+from botengine.handover import DEFAULT_FOR, MAX_FOR, Handover, Handovers, chat_of, forms_of
 from botengine.jid import phone_jid
 from botengine.types import JSONDict
 
@@ -150,7 +150,10 @@ def dry_handover(params: HandoverParams, ctx: ActionContext) -> JSONDict:
 
 async def run_resume(params: ResumeParams, ctx: ActionContext) -> JSONDict:
     chat = _chat(params.chat, ctx)
-    ended = await Handovers(ctx.services.storage).end(ctx.event.session, chat)
+    # the event's chat: under each form it may have been handed over in (handover.forms_of)
+    chats = forms_of(ctx.event.chat) if chat == chat_of(ctx.event.chat) else (chat,)
+    handovers = Handovers(ctx.services.storage)
+    ended = any([await handovers.end(ctx.event.session, one) for one in chats])
     if ended:
         log.info("chat back with the bot", extra={"fields": {"rule": ctx.rule, "chat": chat}})
     return {"chat": chat, "resumed": ended}

@@ -217,3 +217,20 @@ def test_a_follow_up_that_falls_due_while_a_person_has_the_chat_is_not_sent(
         bot.wait_until(lambda: handover(bot) is not None, what="the handover")
         bot.wait_until(lambda: not bot.call(lambda e: e.storage.jobs()), what="the follow-up's time")
     assert replies(fake) == ["Thanks for your order"]
+
+
+def test_a_handover_started_before_the_chats_phone_was_known_still_holds(
+    engine: EngineFactory, fake: FakeWawp
+) -> None:
+    """Sam answered in an @lid chat whose phone was not known yet (kept under the lid); the
+    customer's next message says which phone it is: the bot stays quiet, and #bot resumes."""
+    lid, phone = "215966617264284@lid", "447700900001@c.us"
+    with engine(rules()) as bot:
+        chat = Chat(bot, fake)
+        chat.post(person_writes("Sam here", chat=lid))
+        assert handover(bot, lid) is not None
+        chat.post(make_event(text="hello", sender=lid, payload={"fromAlt": phone}))
+        assert fake.calls_to("/v2/send/text") == []
+        chat.post(person_writes("#bot", chat=lid))
+        chat.post(make_event(text="hello", sender=lid, payload={"fromAlt": phone}), echoes=1)
+    assert [c.json["message"] for c in fake.calls_to("/v2/send/text")] == ["Hi! How can I help?"]

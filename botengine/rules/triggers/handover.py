@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 from botengine.actions import ACTIONS, ActionSpec, Capability, capabilities_of
-from botengine.handover import Handover, Handovers, SentMessages, chat_of, is_own_message
+from botengine.handover import Handover, Handovers, SentMessages, is_own_message
 from botengine.rules.triggers.base import Check, CompileContext, MatchContext, register
 from botengine.rules.triggers.people import not_from_me
 
@@ -47,9 +47,7 @@ async def handover_of(m: MatchContext) -> Handover | None:
     if found is _NOT_READ:
         found = None
         if m.storage is not None and m.view.chat.id:
-            found = await Handovers(m.storage).current(
-                m.view.session, chat_of(m.view.chat), m.now.timestamp()
-            )
+            found = await Handovers(m.storage).of(m.view.session, m.view.chat, m.now.timestamp())
         m.memo["handover"] = found
     return found if isinstance(found, Handover) else None
 
@@ -80,7 +78,7 @@ async def held_back(
     if not any(check.run_async is quiet_during_handover for check in rule.checks):
         return None
     at = now.timestamp() if now is not None else None
-    record = await Handovers(storage).current(view.session, chat_of(view.chat), at)
+    record = await Handovers(storage).of(view.session, view.chat, at)
     return None if record is None else _since(record)
 
 
