@@ -234,3 +234,31 @@ def test_a_handover_started_before_the_chats_phone_was_known_still_holds(
         chat.post(person_writes("#bot", chat=lid))
         chat.post(make_event(text="hello", sender=lid, payload={"fromAlt": phone}), echoes=1)
     assert [c.json["message"] for c in fake.calls_to("/v2/send/text")] == ["Hi! How can I help?"]
+
+
+AGENT = """
+rules:
+  - name: agent
+    if: {equals: agent}
+    retry: {retries: 3, delay: 1s}
+    do:
+      - handover: {for: 1h, notify: {to: "120363000000000001@g.us", text: "someone wants a person"}}
+      - reply: "A person will answer you here"
+"""
+
+
+def test_a_handover_whose_notification_is_retried_still_tells_the_team_and_the_customer(
+    engine: EngineFactory, fake: FakeWawp
+) -> None:
+    """The rule's own handover does not hold back its own retry (the chat is with a person because
+    of it): the team hears of it and the customer gets the reply, once each."""
+    fake.fail("429", times=1, retry_after=0.1)
+    with engine(AGENT) as bot:
+        bot.post(make_event(text="agent"))
+        fake.wait_for(3, "/v2/send/text")
+        bot.wait_until(lambda: not bot.call(lambda e: e.storage.jobs()), what="the retry to run")
+    sent = [(c.json["chatId"], c.json["message"], c.status) for c in fake.calls_to("/v2/send/text")]
+    assert sent[1:] == [
+        ("120363000000000001@g.us", "someone wants a person", 200),
+        (CUSTOMER, "A person will answer you here", 200),
+    ]

@@ -72,14 +72,17 @@ async def held_back(
     rule: CompiledRule | None, view: EventView, storage: Storage, now: datetime | None
 ) -> str | None:
     """Why a job of `rule` (a `later` follow-up, a retry) must not run now: the rule is one the
-    handover keeps quiet and its chat is with a person. None when it may run."""
+    handover keeps quiet and its chat is with a person, handed over by something other than this
+    run (a rule that hands over and then replies still replies on its retry). None: it may run."""
     if rule is None or not view.chat.id:
         return None
     if not any(check.run_async is quiet_during_handover for check in rule.checks):
         return None
     at = now.timestamp() if now is not None else None
     record = await Handovers(storage).of(view.session, view.chat, at)
-    return None if record is None else _since(record)
+    if record is None or record.event_id == view.id:  # its own handover: its retry, its later
+        return None
+    return _since(record)
 
 
 @register(
