@@ -30,11 +30,11 @@ from botengine.actions.branches import branch_of
 from botengine.actions.messaging import ReplyParams, run_reply
 from botengine.actions.plan import RunPlan
 from botengine.durations import Duration, format_duration
-from botengine.errors import PermanentError
+from botengine.errors import PermanentError, RecordError
 from botengine.events import EventView
 from botengine.jobs import AskJob, PendingAsk, encode, job_id
 from botengine.state import DEFAULT_TTL
-from botengine.storage import Job
+from botengine.storage import Job, Storage
 from botengine.storage.keys import key
 from botengine.types import JSONDict
 
@@ -125,10 +125,25 @@ async def _wait(params: AskParams, ctx: ActionContext) -> JSONDict:
         otherwise=otherwise,
     )
     storage = ctx.services.storage
-    await storage.put(slot, encode(record), ttl=params.wait + KEEP_AFTER)  # a newer question replaces it
+    await _replace(storage, slot, token)
+    await storage.put(slot, encode(record), ttl=params.wait + KEEP_AFTER)
     timeout = AskJob(slot=slot, token=token, plan=plan.model_copy(update={**fresh, "actions": otherwise}))
     await storage.schedule(Job(job, due, encode(timeout)))  # the same id on a redelivery: once
     return {"waiting_until": datetime.fromtimestamp(due, UTC).isoformat(), "as": record.var}
+
+
+async def _replace(storage: Storage, slot: str, token: str) -> None:
+    """A newer question in the chat replaces the one waiting there: the old one is settled as
+    replaced, so its time limit says nothing (its `else:` was about a question nobody waits on)."""
+    waiting = await storage.get(slot)
+    try:
+        old = PendingAsk.model_validate(waiting) if waiting is not None else None
+    except (ValueError, RecordError):
+        return  # not a question this version can read: it is left to expire
+    if old is None or old.token == token:  # nothing waits, or this very question asked again (a rerun)
+        return
+    await storage.add(taken_key(old.token), "replaced", ttl=MAX_WAIT + KEEP_AFTER)
+    await storage.finish(old.job)
 
 
 async def run_ask(params: AskParams, ctx: ActionContext) -> JSONDict:

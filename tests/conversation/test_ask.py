@@ -252,3 +252,34 @@ def test_a_question_after_a_retried_action_is_asked_by_the_retry(
         fake.wait_for(3, "/v2/send/text")
         converse(bot, fake, ["10423"])
     assert said(fake) == ["Hello!", "Your order number?", "Thanks for 10423"]
+
+
+REPLACED = """
+rules:
+  - name: a
+    if: {equals: order}
+    do:
+      - ask: "Question A?"
+        wait: 1s
+        else: [{reply: "gave up A"}]
+  - name: b
+    on: message.reaction
+    do:
+      - ask: "Question B?"
+        wait: 10m
+"""
+
+
+def test_a_replaced_question_says_nothing_when_its_time_limit_falls_due(
+    engine: EngineFactory, fake: FakeWawp
+) -> None:
+    with engine(REPLACED) as bot:
+        bot.post(make_event(text="order"))
+        fake.wait_for(1, "/v2/send/text")
+        bot.post(make_event("message.reaction", emoji="👍"))
+        fake.wait_for(2, "/v2/send/text")
+        bot.wait_until(lambda: len(bot.call(lambda e: e.storage.jobs())) == 1, what="one time limit")
+        time.sleep(1.5)  # A's time limit (1s) would have fallen due by now, had it been kept
+        bot.post(make_event(text="my answer to B"))
+        bot.wait_until(lambda: not bot.call(lambda e: e.storage.jobs()), what="B answered")
+    assert said(fake) == ["Question A?", "Question B?"]
