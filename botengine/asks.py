@@ -34,6 +34,7 @@ from botengine.errors import RecordError
 from botengine.events import EventView
 from botengine.handover import Handovers, chat_of
 from botengine.jobs import AskJob, PendingAsk, encode
+from botengine.keywords import LONGEST as LONGEST_KEYWORD
 from botengine.keywords import Keywords, normalized
 from botengine.rules.branches import holds
 from botengine.rules.variables import variables_of
@@ -183,7 +184,9 @@ class Asks:
 
     def _keyword(self, view: EventView) -> bool:
         words = self.keywords
-        return words is not None and normalized(view.text) in words.stop | words.start
+        if words is None or len(view.text) > LONGEST_KEYWORD:  # longer than a keyword: not one (and not
+            return False  # normalized in full: a megabyte of text would hold the loop for a while)
+        return normalized(view.text) in words.stop | words.start
 
     async def _valid(self, record: PendingAsk, view: EventView, now: datetime | None) -> str | None:
         """The answer as kept in state, or None when it is not what the question expects."""
