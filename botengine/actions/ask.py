@@ -46,9 +46,13 @@ Builtin = Literal["number", "email", "phone"]
 
 
 def waiting_key(view: EventView) -> str:
-    """Where a chat's question waits (in a group, the question of the person it was asked)."""
-    person = view.sender.id if view.chat.kind == "group" and view.sender else ""
-    return key("ask", "wait", view.session, view.chat.id, person)
+    """Where a chat's question waits (in a group, the question of the person it was asked).
+
+    Keyed by the phone form when it is known, as handovers are: WhatsApp may name one chat by its
+    phone number in one message and by its @lid in the next, and the answer must find its question."""
+    sender = view.sender
+    person = (sender.phone or sender.id) if view.chat.kind == "group" and sender else ""
+    return key("ask", "wait", view.session, view.chat.phone or view.chat.id, person)
 
 
 def taken_key(token: str) -> str:

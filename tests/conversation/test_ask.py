@@ -283,3 +283,30 @@ def test_a_replaced_question_says_nothing_when_its_time_limit_falls_due(
         bot.post(make_event(text="my answer to B"))
         bot.wait_until(lambda: not bot.call(lambda e: e.storage.jobs()), what="B answered")
     assert said(fake) == ["Question A?", "Question B?"]
+
+
+FORM_IN_TWO_FORMS = """
+rules:
+  - name: form
+    if: {equals: order}
+    do:
+      - ask: "Your order number?"
+        as: order
+        wait: 10m
+      - reply: "Thanks for {{ state.order }}"
+  - name: echo
+    if: {expr: "text != 'order'"}
+    do: [{reply: "echo {{ text }}"}]
+"""
+
+
+def test_the_answer_from_the_lid_form_of_the_chat_answers_the_question(
+    engine: EngineFactory, fake: FakeWawp
+) -> None:
+    lid, phone = "215966617264284@lid", "447700900001@c.us"
+    with engine(FORM_IN_TWO_FORMS) as bot:
+        bot.post(make_event(text="order", sender=phone, payload={"fromAlt": lid}))
+        fake.wait_for(1, "/v2/send/text")
+        bot.post(make_event(text="10423", sender=lid, payload={"fromAlt": phone}))
+        fake.wait_for(2, "/v2/send/text")
+    assert said(fake) == ["Your order number?", "Thanks for 10423"]
