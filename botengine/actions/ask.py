@@ -27,6 +27,7 @@ from pydantic import Field, field_validator
 
 from botengine.actions.base import ActionContext, ActionKind, ActionSpec, Capability, Params
 from botengine.actions.branches import branch_of
+from botengine.actions.consent import CONFIRMS
 from botengine.actions.messaging import ReplyParams, run_reply
 from botengine.actions.plan import RunPlan
 from botengine.durations import Duration, format_duration
@@ -108,7 +109,10 @@ async def _wait(params: AskParams, ctx: ActionContext) -> JSONDict:
     if not ctx.event.chat.id:
         raise PermanentError("ask: this event has no chat to wait for an answer in")
     plan, spec, rest = _rest_of(ctx)
-    fresh = {"results": dict(plan.results), "attempts": {}, "errors": {}, "unless": []}
+    # the answer comes in another run, maybe days later: an opt_out earlier in this run confirms
+    # nothing there (as for follow-ups), so its mark is not carried
+    kept = {name: value for name, value in plan.results.items() if name != CONFIRMS}
+    fresh = {"results": kept, "attempts": {}, "errors": {}, "unless": []}
     after = plan.model_copy(update={**fresh, "actions": [*branch_of(spec, 0), *rest]})
     otherwise = branch_of(spec, 1)
     token, slot = ctx.idempotency_key, waiting_key(ctx.event)

@@ -310,3 +310,28 @@ def test_the_answer_from_the_lid_form_of_the_chat_answers_the_question(
         bot.post(make_event(text="10423", sender=lid, payload={"fromAlt": phone}))
         fake.wait_for(2, "/v2/send/text")
     assert said(fake) == ["Your order number?", "Thanks for 10423"]
+
+
+ASKED_WHEN_STOPPING = """
+rules:
+  - name: leaving
+    if: {equals: bye}
+    do:
+      - opt_out: sender
+      - ask: "Sorry to see you go. Why are you leaving?"
+        as: why
+        wait: 10m
+      - reply: "Thanks for telling us."
+"""
+
+
+def test_an_answer_after_opt_out_gets_no_reply_the_question_was_the_confirmation(
+    engine: EngineFactory, fake: FakeWawp
+) -> None:
+    with engine(ASKED_WHEN_STOPPING) as bot:
+        bot.post(make_event(text="bye"))
+        fake.wait_for(1, "/v2/send/text")  # the question confirms the opt-out: it goes
+        bot.post(make_event(text="too many messages"))
+        bot.wait_until(lambda: not bot.call(lambda e: e.storage.jobs()), what="the question settled")
+        bot.wait_processed(2)
+    assert said(fake) == ["Sorry to see you go. Why are you leaving?"]
