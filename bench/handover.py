@@ -28,7 +28,6 @@ import asyncio
 import json
 import logging
 import secrets
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from typing import Any
 
 import httpx
 from debounce import Counting  # bench/debounce.py
+from stores import on_disk_and_redis  # bench/stores.py
 
 from botengine.actions import Capability, Services
 from botengine.actions.executor import Executor
@@ -45,7 +45,6 @@ from botengine.processing import RuleProcessor
 from botengine.rules.engine import RuleSet
 from botengine.sample_events import make_event
 from botengine.storage import Incoming, Storage
-from botengine.storage.disk import DiskStorage
 from botengine.wawp import CredentialStore, WawpClient
 
 logging.disable(logging.CRITICAL)
@@ -193,23 +192,7 @@ async def _measure_on(store: Storage, folder: Path, events: int, rounds: int = 5
 
 async def measure(events: int = 1000, redis_url: str | None = None) -> dict[str, dict[str, Cost]]:
     """{"disk": {"without": Cost, "with": …, "held": …, "own message (echo)": …, "bot send recorded": …}}"""
-    found: dict[str, dict[str, Cost]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        store = DiskStorage(Path(tmp) / "data", sync="normal")
-        try:
-            found["disk"] = await _measure_on(store, Path(tmp) / "disk", events)
-        finally:
-            await store.close()
-        if redis_url:
-            found["redis"] = await _redis(redis_url, Path(tmp) / "redis", events)
-    return found
-
-
-async def _redis(url: str, folder: Path, events: int) -> dict[str, Cost]:
-    from botengine.testing.redis_scratch import scratch_redis_store
-
-    async with scratch_redis_store(url, "bench-handover") as store:
-        return await _measure_on(store, folder, events)
+    return await on_disk_and_redis(_measure_on, events, redis_url, "bench-handover")
 
 
 def main() -> None:

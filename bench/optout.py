@@ -27,7 +27,6 @@ import dataclasses
 import json
 import logging
 import secrets
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import Any
 
 import httpx
 from debounce import Counting  # bench/debounce.py
+from stores import on_disk_and_redis  # bench/stores.py
 
 from botengine.actions import ACTIONS, ActionContext, Services
 from botengine.actions.consent import refusal
@@ -48,7 +48,6 @@ from botengine.processing import RuleProcessor
 from botengine.rules.engine import RuleSet
 from botengine.sample_events import make_event
 from botengine.storage import Incoming, Storage
-from botengine.storage.disk import DiskStorage
 from botengine.wawp import CredentialStore, WawpClient
 
 logging.disable(logging.CRITICAL)
@@ -161,23 +160,7 @@ async def _measure_on(store: Storage, folder: Path, events: int, rounds: int = R
 
 async def measure(events: int = 3000, redis_url: str | None = None) -> dict[str, dict[str, Cost]]:
     """{"disk": {"without": Cost, "checked": …, "+ keywords": …, "opted out": …, "refusal(): …": …}}"""
-    found: dict[str, dict[str, Cost]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        store = DiskStorage(Path(tmp) / "data", sync="normal")
-        try:
-            found["disk"] = await _measure_on(store, Path(tmp) / "disk", events)
-        finally:
-            await store.close()
-        if redis_url:
-            found["redis"] = await _redis(redis_url, Path(tmp) / "redis", events)
-    return found
-
-
-async def _redis(url: str, folder: Path, events: int) -> dict[str, Cost]:
-    from botengine.testing.redis_scratch import scratch_redis_store
-
-    async with scratch_redis_store(url, "bench-optout") as store:
-        return await _measure_on(store, folder, events)
+    return await on_disk_and_redis(_measure_on, events, redis_url, "bench-optout")
 
 
 def main() -> None:
